@@ -1,0 +1,54 @@
+/* GET /api/telemetry/customer/<ip>?limit=N: one customer's history. */
+#include <string.h>
+
+#include "libcommon/app.h"
+#include "libcommon/store.h"
+
+static void handle(struct lqos_app *app)
+{
+	const char *path = app->req.path_info;
+	char ip[LQOS_IP_STRLEN];
+	char why[512];
+	long limit, total = 0;
+	sqlite3 *db;
+	json_t *tests;
+
+	if (!lqos_app_support_auth(app))
+		return;
+	if (path == NULL || path[0] != '/' || path[1] == '\0') {
+		lqos_respond_error(app->out, 400, NULL,
+				   "give the customer's IP address in the URL: "
+				   "/api/telemetry/customer/<ip>");
+		return;
+	}
+	if (lqos_ip_canonical(path + 1, ip) != 0) {
+		lqos_respond_error(app->out, 400, NULL,
+				   "'%.64s' is not a valid IPv4 or IPv6 address",
+				   strlen(path + 1) <= 64 ? path + 1 : "(too long)");
+		return;
+	}
+	if (!lqos_app_limit(app, 20, app->cfg.max_stored_tests, &limit))
+		return;
+	if ((db = lqos_app_db(app)) == NULL)
+		return;
+	tests = lqos_store_customer(db, ip, limit, &total, why, sizeof(why));
+	if (tests == NULL) {
+		lqos_respond_error(app->out, 503, NULL, "%s", why);
+		return;
+	}
+	lqos_respond_json(app->out, 200, NULL,
+			  json_pack("{s:b, s:s, s:I, s:I, s:o}", "success", 1, "client_ip", ip,
+				    "total_tests", (json_int_t)total, "limit", (json_int_t)limit,
+				    "tests", tests));
+}
+
+int main(void)
+{
+	struct lqos_app app;
+
+	lqos_app_init(&app, stdin, stdout);
+	if (lqos_app_method(&app, "GET"))
+		handle(&app);
+	lqos_app_free(&app);
+	return 0;
+}

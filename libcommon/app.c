@@ -1,0 +1,113 @@
+#include "app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+
+void lqos_app_init(struct lqos_app *app, FILE *in, FILE *out)
+{
+	memset(app, 0, sizeof(*app));
+	app->in = in;
+	app->out = out;
+	lqos_request_from_env(&app->req);
+	app->config_ok = lqos_config_load(&app->cfg, lqos_config_default_path()) == 0;
+	if (!app->config_ok)
+		lqos_log("ISP telemetry: configuration error: %s", app->cfg.error);
+	if (lqos_client_ip(app->req.remote_addr, app->req.x_forwarded_for,
+			   app->cfg.trusted_proxies, app->cfg.n_trusted_proxies,
+			   app->client_ip) != 0)
+		app->client_ip[0] = '\0';
+}
+
+void lqos_app_free(struct lqos_app *app)
+{
+	if (app->db != NULL)
+		lqos_store_close(app->db);
+	app->db = NULL;
+	lqos_request_free(&app->req);
+	lqos_config_free(&app->cfg);
+}
+
+bool lqos_app_method(struct lqos_app *app, const char *allowed)
+{
+	const char *m = app->req.method ? app->req.method : "";
+	size_t mlen = strlen(m);
+	const char *p = allowed;
+	char header[128];
+
+	while (mlen > 0 && *p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == mlen && strncmp(p, m, len) == 0)
+			return true;
+		p = comma ? comma + 1 : p + len;
+	}
+	snprintf(header, sizeof(header), "Allow: %s\r\n", allowed);
+	lqos_respond_error(app->out, 405, header, "method %s is not allowed here; use %s",
+			   mlen ? (mlen <= 16 ? m : "(too long)") : "(none)", allowed);
+	return false;
+}
+
+bool lqos_app_support_auth(struct lqos_app *app)
+{
+	enum lqos_auth_result r;
+
+	if (!app->config_ok) {
+		lqos_respond_error(app->out, 503, NULL,
+				   "support API disabled: the configuration file cannot be used (%s); "
+				   "fix it and retry", app->cfg.error);
+		return false;
+	}
+	if (app->client_ip[0] == '\0') {
+		lqos_respond_error(app->out, 400, NULL, "client address is missing or invalid");
+		return false;
+	}
+	r = lqos_auth_check(&app->cfg, &app->req, app->client_ip);
+	if (r != LQOS_AUTH_OK) {
+		lqos_respond_error(app->out, 401, "WWW-Authenticate: Bearer realm=\"lqos-telemetry\"\r\n",
+				   "%s", lqos_auth_message(r));
+		return false;
+	}
+	return true;
+}
+
+sqlite3 *lqos_app_db_quiet(struct lqos_app *app, char *why, size_t whylen)
+{
+	if (app->db != NULL)
+		return app->db;
+	app->db = lqos_store_open(app->cfg.database_path, why, whylen);
+	if (app->db == NULL) {
+		lqos_log("ISP telemetry: %s", why);
+		return NULL;
+	}
+	lqos_log_effective_config(app->db, &app->cfg);
+	return app->db;
+}
+
+sqlite3 *lqos_app_db(struct lqos_app *app)
+{
+	char why[512];
+
+	if (lqos_app_db_quiet(app, why, sizeof(why)) == NULL)
+		lqos_respond_error(app->out, 503, "Retry-After: 60\r\n", "%s", why);
+	return app->db;
+}
+
+bool lqos_app_limit(struct lqos_app *app, long def, long max, long *out)
+{
+	char text[32];
+	int found = lqos_query_get(app->req.query, "limit", text, sizeof(text));
+
+	if (found == 0) {
+		*out = def < max ? def : max;
+		return true;
+	}
+	if (found < 0 || lqos_parse_long(text, 1, max, out) != 0) {
+		lqos_respond_error(app->out, 400, NULL,
+				   "parameter 'limit' must be a whole number from 1 to %ld", max);
+		return false;
+	}
+	return true;
+}

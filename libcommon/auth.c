@@ -1,0 +1,89 @@
+#include "auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ipaddr.h"
+
+/* Compare digests, not the strings: equal length, constant time, and
+ * the key's length does not leak through an early exit. */
+static bool key_matches(const char *given, size_t given_len, const char *expected)
+{
+	unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+	unsigned int alen = 0, blen = 0;
+
+	if (!EVP_Digest(given, given_len, a, &alen, EVP_sha256(), NULL) ||
+	    !EVP_Digest(expected, strlen(expected), b, &blen, EVP_sha256(), NULL) || alen != blen)
+		return false;
+	return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+static const char *bearer_token(const char *authorization, size_t *len)
+{
+	const char *p;
+
+	if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+		return NULL;
+	p = authorization + 7;
+	while (*p == ' ')
+		p++;
+	*len = strlen(p);
+	while (*len > 0 && (p[*len - 1] == ' ' || p[*len - 1] == '\t'))
+		(*len)--;
+	return *len > 0 ? p : NULL;
+}
+
+enum lqos_auth_result lqos_auth_check(const struct lqos_config *cfg,
+				      const struct lqos_request *req, const char *client_ip)
+{
+	const char *key = cfg->telemetry_api_key;
+	char query_key[512];
+	const char *token;
+	size_t len;
+	bool sent = false;
+
+	if (key == NULL || key[0] == '\0')
+		return lqos_ip_is_loopback(client_ip) ? LQOS_AUTH_OK : LQOS_AUTH_NOT_LOOPBACK;
+
+	token = bearer_token(req->authorization, &len);
+	if (token != NULL) {
+		sent = true;
+		if (key_matches(token, len, key))
+			return LQOS_AUTH_OK;
+	}
+	if (req->x_api_key != NULL && req->x_api_key[0] != '\0') {
+		sent = true;
+		if (key_matches(req->x_api_key, strlen(req->x_api_key), key))
+			return LQOS_AUTH_OK;
+	}
+	if (cfg->allow_query_api_key) {
+		int found = lqos_query_get(req->query, "api_key", query_key, sizeof(query_key));
+		if (found != 0)
+			sent = true;
+		if (found == 1 && key_matches(query_key, strlen(query_key), key))
+			return LQOS_AUTH_OK;
+	}
+	return sent ? LQOS_AUTH_WRONG : LQOS_AUTH_MISSING;
+}
+
+const char *lqos_auth_message(enum lqos_auth_result r)
+{
+	switch (r) {
+	case LQOS_AUTH_MISSING:
+		return "API key required: send it as 'Authorization: Bearer <key>', "
+		       "'X-API-Key: <key>' or '?api_key=<key>'";
+	case LQOS_AUTH_WRONG:
+		return "API key is wrong: send the telemetry_api_key from the server's "
+		       "config as 'Authorization: Bearer <key>', 'X-API-Key: <key>' or "
+		       "'?api_key=<key>'";
+	case LQOS_AUTH_NOT_LOOPBACK:
+		return "no telemetry_api_key is configured, so the support API answers only "
+		       "on the server itself (localhost); set telemetry_api_key in "
+		       "/etc/lqos_test.conf and send it as 'Authorization: Bearer <key>', "
+		       "'X-API-Key: <key>' or '?api_key=<key>'";
+	default:
+		return "ok";
+	}
+}

@@ -1,0 +1,54 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+void lqos_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+void lqos_url_redact(const char *url, char *out, size_t outlen)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *host = scheme_end ? scheme_end + 3 : url;
+	const char *slash = strchr(host, '/');
+	const char *at = strchr(host, '@');
+
+	if (at != NULL && (slash == NULL || at < slash)) {
+		snprintf(out, outlen, "%.*s***%s", (int)(host - url), url, at);
+		return;
+	}
+	snprintf(out, outlen, "%s", url);
+}
+
+void lqos_log_effective_config(sqlite3 *db, const struct lqos_config *cfg)
+{
+	char line[1200];
+	char url[1024];
+	char *last;
+
+	if (lqos_config_webhook_enabled(cfg)) {
+		lqos_url_redact(cfg->webhook_url, url, sizeof(url));
+		snprintf(line, sizeof(line), "ISP telemetry: local storage + webhook to %s", url);
+	} else {
+		snprintf(line, sizeof(line), "ISP telemetry: local storage only");
+	}
+	last = lqos_store_meta_get(db, "effective_config");
+	if (last == NULL || strcmp(last, line) != 0) {
+		/* Only the process that records the change logs it. */
+		if (lqos_store_meta_set(db, "effective_config", line) == 0)
+			lqos_log("%s", line);
+	}
+	free(last);
+}

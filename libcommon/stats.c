@@ -1,0 +1,36 @@
+#include "stats.h"
+
+#include "log.h"
+#include "store.h"
+
+int lqos_stats_handle(struct lqos_app *app)
+{
+	char why[512], url[1024];
+	sqlite3 *db = lqos_app_db(app);
+	json_t *body;
+
+	if (db == NULL)
+		return 503;
+	body = json_pack("{s:b}", "success", 1);
+	if (lqos_store_stats(db, body, why, sizeof(why)) != 0) {
+		json_decref(body);
+		return lqos_respond_error(app->out, 503, NULL, "%s", why);
+	}
+	json_object_set_new(body, "max_stored_tests", json_integer(app->cfg.max_stored_tests));
+	json_object_set_new(body, "max_tests_per_ip_per_hour",
+			    json_integer(app->cfg.max_tests_per_ip_per_hour));
+	json_object_set_new(body, "database_path", json_string(app->cfg.database_path));
+	json_object_set_new(body, "webhook_enabled", json_boolean(lqos_config_webhook_enabled(&app->cfg)));
+	if (lqos_config_webhook_enabled(&app->cfg)) {
+		lqos_url_redact(app->cfg.webhook_url, url, sizeof(url));
+		json_object_set_new(body, "webhook_url", json_string(url));
+	} else {
+		json_object_set_new(body, "webhook_url", json_null());
+	}
+	json_object_set_new(body, "webhook_signed", json_boolean(app->cfg.webhook_secret != NULL));
+	json_object_set_new(body, "api_key_configured",
+			    json_boolean(app->cfg.telemetry_api_key != NULL));
+	json_object_set_new(body, "central_forwarding",
+			    json_boolean(app->cfg.central_telemetry_url != NULL));
+	return lqos_respond_json(app->out, 200, NULL, body);
+}

@@ -1,0 +1,583 @@
+#include "store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "migrations.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+/* The columns served by the support API: the guide's, then ours. */
+#define ROW_COLUMNS \
+	"id, test_id, timestamp, client_ip, user_agent, test_type, download_mbps, " \
+	"upload_mbps, baseline_latency_ms, download_latency_increase_ms, " \
+	"upload_latency_increase_ms, bidirectional_latency_increase_ms, " \
+	"single_user_score, download_grade, upload_grade, bidirectional_grade, " \
+	"overall_grade, household_score, alex_grade, sarah_grade, jake_grade, " \
+	"computer_grade, test_server_name, test_duration_seconds"
+
+static void describe_error(sqlite3 *db, const char *path, const char *what, char *why,
+			   size_t whylen)
+{
+	int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
+
+	switch (code & 0xff) {
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN:
+		snprintf(why, whylen,
+			 "telemetry database %s cannot be written (%s): the directory and file "
+			 "must be writable by the web server user",
+			 path ? path : "", db ? sqlite3_errmsg(db) : what);
+		break;
+	case SQLITE_FULL:
+		snprintf(why, whylen, "telemetry database %s: disk full; free space in its directory",
+			 path ? path : "");
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		snprintf(why, whylen, "telemetry database is busy; try again in a moment");
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		snprintf(why, whylen,
+			 "telemetry database %s is damaged or not a database; restore it from backup",
+			 path ? path : "");
+		break;
+	default:
+		snprintf(why, whylen, "telemetry database error while %s: %s", what,
+			 db ? sqlite3_errmsg(db) : "unknown");
+	}
+}
+
+/* mkdir -p for the directory part of `path`. */
+static int make_parent_dirs(const char *path, char *why, size_t whylen)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf)) {
+		snprintf(why, whylen, "database_path is empty or too long");
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+			snprintf(why, whylen,
+				 "cannot create database directory %s: %s (it must be writable "
+				 "by the web server user)", buf, strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static int user_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Apply every migration above the file's user_version, each with its
+ * version bump, in one IMMEDIATE transaction so concurrent first
+ * requests serialise here. */
+static int migrate(sqlite3 *db, const char *path, char *why, size_t whylen)
+{
+	int version = 0;
+	int latest = (int)lqos_migrations[lqos_migrations_count - 1].version;
+	char pragma[64];
+
+	if (user_version(db, &version) != SQLITE_OK)
+		goto fail_read;
+	if (version >= latest)
+		return 0;
+	if (exec_sql(db, "BEGIN IMMEDIATE") != SQLITE_OK)
+		goto fail_read;
+	if (user_version(db, &version) != SQLITE_OK)
+		goto fail;
+	for (unsigned i = 0; i < lqos_migrations_count; i++) {
+		const struct lqos_migration *m = &lqos_migrations[i];
+		if (m->version <= version)
+			continue;
+		if (exec_sql(db, m->sql) != SQLITE_OK) {
+			snprintf(why, whylen, "telemetry database %s: migration %s failed: %s",
+				 path, m->name, sqlite3_errmsg(db));
+			exec_sql(db, "ROLLBACK");
+			return -1;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
+		if (exec_sql(db, pragma) != SQLITE_OK)
+			goto fail;
+	}
+	if (exec_sql(db, "COMMIT") != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	describe_error(db, path, "upgrading the schema", why, whylen);
+	exec_sql(db, "ROLLBACK");
+	return -1;
+fail_read:
+	describe_error(db, path, "reading the schema version", why, whylen);
+	return -1;
+}
+
+static int ensure_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int is_wal = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *mode = sqlite3_column_text(st, 0);
+		is_wal = mode != NULL && strcmp((const char *)mode, "wal") == 0;
+	}
+	sqlite3_finalize(st);
+	if (is_wal)
+		return 0;
+	return exec_sql(db, "PRAGMA journal_mode = WAL") == SQLITE_OK ? 0 : -1;
+}
+
+sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (path == NULL || path[0] != '/') {
+		snprintf(why, whylen, "database_path must be an absolute path");
+		return NULL;
+	}
+	if (make_parent_dirs(path, why, whylen) != 0)
+		return NULL;
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		describe_error(db, path, "opening", why, whylen);
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db, 1);
+	if (ensure_wal(db) != 0) {
+		describe_error(db, path, "switching to WAL", why, whylen);
+		goto fail;
+	}
+	exec_sql(db, "PRAGMA synchronous = NORMAL");
+	if (migrate(db, path, why, whylen) != 0)
+		goto fail;
+	return db;
+fail:
+	sqlite3_close(db);
+	return NULL;
+}
+
+void lqos_store_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+void lqos_store_now(char out[LQOS_TIMESTAMP_LEN])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	/* Years are 4 digits until 9999; the casts keep the compiler's
+	 * truncation check quiet about impossible widths. */
+	snprintf(out, LQOS_TIMESTAMP_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u,
+		 (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
+}
+
+static void iso_from_time(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.000Z",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec);
+}
+
+/* Two decimals are plenty for Mbps and ms and keep JSON readable. */
+static void bind_measure(sqlite3_stmt *st, int idx, double v)
+{
+	if (isfinite(v))
+		sqlite3_bind_double(st, idx, round(v * 100.0) / 100.0);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static void bind_grade(sqlite3_stmt *st, int idx, enum lqos_grade g)
+{
+	const char *name = lqos_grade_name(g);
+
+	if (name)
+		sqlite3_bind_text(st, idx, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static void bind_score(sqlite3_stmt *st, int idx, int score)
+{
+	if (score >= 0)
+		sqlite3_bind_int(st, idx, score);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static int query_long(sqlite3 *db, const char *sql, const char *text_arg, long *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	if (text_arg)
+		sqlite3_bind_text(st, 1, text_arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = (long)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Within the write transaction: how many results this IP stored in the
+ * last hour, and when the oldest of them leaves the window. */
+static int check_rate(sqlite3 *db, const char *ip, long limit, long *retry_after)
+{
+	char since[64];
+	sqlite3_stmt *st;
+	time_t now = time(NULL);
+	long count = 0;
+	int rc;
+
+	iso_from_time(now - 3600, since, sizeof(since));
+	rc = sqlite3_prepare_v2(db,
+		"SELECT count(*), min(timestamp) FROM test_results "
+		"WHERE client_ip = ?1 AND timestamp >= ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, since, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	count = (long)sqlite3_column_int64(st, 0);
+	*retry_after = 60;
+	if (count >= limit && sqlite3_column_type(st, 1) == SQLITE_TEXT) {
+		struct tm tm = { 0 };
+		const char *oldest = (const char *)sqlite3_column_text(st, 1);
+		if (sscanf(oldest, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+			   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
+			time_t t;
+			tm.tm_year -= 1900;
+			tm.tm_mon -= 1;
+			t = timegm(&tm);
+			*retry_after = (long)(t + 3600 - now) + 1;
+			if (*retry_after < 1)
+				*retry_after = 1;
+		}
+	}
+	sqlite3_finalize(st);
+	return count >= limit ? 1 : 0;
+}
+
+static const char insert_sql[] =
+	"INSERT INTO test_results (id, test_id, timestamp, client_ip, user_agent, test_type, "
+	"download_mbps, upload_mbps, baseline_latency_ms, download_latency_increase_ms, "
+	"upload_latency_increase_ms, bidirectional_latency_increase_ms, single_user_score, "
+	"download_grade, upload_grade, bidirectional_grade, overall_grade, household_score, "
+	"alex_grade, sarah_grade, jake_grade, computer_grade, test_server_name, "
+	"test_duration_seconds, details_json) VALUES "
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	"?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+
+static int insert_row(sqlite3 *db, const struct lqos_store_insert_args *a, sqlite3_int64 id,
+		      const char *test_id, const char *timestamp)
+{
+	const struct lqos_result *r = a->result;
+	const char *server = r->server_name[0] ? r->server_name : a->server_name;
+	json_t *details = lqos_result_details_json(r);
+	char *details_text = json_dumps(details, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	json_decref(details);
+	rc = sqlite3_prepare_v2(db, insert_sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, test_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, timestamp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->client_ip, -1, SQLITE_STATIC);
+	if (a->user_agent)
+		sqlite3_bind_text(st, 5, a->user_agent, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, lqos_test_type_name(r->type), -1, SQLITE_STATIC);
+	bind_measure(st, 7, r->download_mbps);
+	bind_measure(st, 8, r->upload_mbps);
+	bind_measure(st, 9, r->baseline_latency_ms);
+	bind_measure(st, 10, r->phase[LQOS_PHASE_DOWNLOAD].latency_increase_ms);
+	bind_measure(st, 11, r->phase[LQOS_PHASE_UPLOAD].latency_increase_ms);
+	bind_measure(st, 12, r->phase[LQOS_PHASE_BIDIRECTIONAL].latency_increase_ms);
+	bind_score(st, 13, r->single_user_score);
+	bind_grade(st, 14, r->phase_grade[LQOS_PHASE_DOWNLOAD]);
+	bind_grade(st, 15, r->phase_grade[LQOS_PHASE_UPLOAD]);
+	bind_grade(st, 16, r->phase_grade[LQOS_PHASE_BIDIRECTIONAL]);
+	bind_grade(st, 17, r->overall_grade);
+	bind_score(st, 18, r->household_score);
+	bind_grade(st, 19, r->user_grade[LQOS_USER_ALEX]);
+	bind_grade(st, 20, r->user_grade[LQOS_USER_SARAH]);
+	bind_grade(st, 21, r->user_grade[LQOS_USER_JAKE]);
+	bind_grade(st, 22, r->user_grade[LQOS_USER_COMPUTER]);
+	if (server && server[0])
+		sqlite3_bind_text(st, 23, server, -1, SQLITE_STATIC);
+	bind_measure(st, 24, r->test_duration_seconds);
+	if (details_text)
+		sqlite3_bind_text(st, 25, details_text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+out:
+	sqlite3_finalize(st);
+	free(details_text);
+	return rc;
+}
+
+/* Keep the newest max rows. Ids only grow and rows leave from the bottom,
+ * so this deletes by rowid range: cost independent of the table size. */
+static int prune(sqlite3 *db, sqlite3_int64 newest_id, long max)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "DELETE FROM test_results WHERE id <= ?1", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, newest_id - max);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_insert_args *a,
+					 char test_id[LQOS_TEST_ID_LEN],
+					 char timestamp[LQOS_TIMESTAMP_LEN],
+					 long *retry_after, char *why, size_t whylen)
+{
+	long max_id = 0;
+	sqlite3_int64 id;
+	int limited;
+
+	if (exec_sql(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		describe_error(db, sqlite3_db_filename(db, "main"), "starting a write", why, whylen);
+		return LQOS_STORE_UNAVAILABLE;
+	}
+	if (a->max_per_ip_per_hour > 0) {
+		limited = check_rate(db, a->client_ip, a->max_per_ip_per_hour, retry_after);
+		if (limited != 0) {
+			exec_sql(db, "ROLLBACK");
+			if (limited > 0)
+				return LQOS_STORE_RATE_LIMITED;
+			describe_error(db, sqlite3_db_filename(db, "main"), "checking the rate limit",
+				       why, whylen);
+			return LQOS_STORE_UNAVAILABLE;
+		}
+	}
+	if (query_long(db, "SELECT coalesce(max(id), 0) FROM test_results", NULL, &max_id) != SQLITE_OK)
+		goto fail;
+	id = (sqlite3_int64)max_id + 1;
+	lqos_store_now(timestamp);
+	snprintf(test_id, LQOS_TEST_ID_LEN, "isp_%lld_%lld", (long long)time(NULL), (long long)id);
+	if (insert_row(db, a, id, test_id, timestamp) != SQLITE_OK)
+		goto fail;
+	if (a->hook != NULL && a->hook(db, test_id, timestamp, a->hook_ctx, why, whylen) != 0) {
+		exec_sql(db, "ROLLBACK");
+		return LQOS_STORE_UNAVAILABLE;
+	}
+	if (prune(db, id, a->max_stored_tests) != SQLITE_OK)
+		goto fail;
+	if (exec_sql(db, "COMMIT") != SQLITE_OK)
+		goto fail;
+	return LQOS_STORE_OK;
+fail:
+	describe_error(db, sqlite3_db_filename(db, "main"), "storing the result", why, whylen);
+	exec_sql(db, "ROLLBACK");
+	return LQOS_STORE_UNAVAILABLE;
+}
+
+/* One row as a JSON object: column names as keys, numbers as numbers. */
+static json_t *row_json(sqlite3_stmt *st)
+{
+	json_t *row = json_object();
+	int n = sqlite3_column_count(st);
+
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		json_t *v;
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			v = json_integer(sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			v = json_real(sqlite3_column_double(st, i));
+			break;
+		case SQLITE_TEXT:
+			v = json_stringn((const char *)sqlite3_column_text(st, i),
+					 (size_t)sqlite3_column_bytes(st, i));
+			/* Text that is not UTF-8 (an old row) is served as null. */
+			if (v == NULL)
+				v = json_null();
+			break;
+		default:
+			v = json_null();
+		}
+		json_object_set_new(row, name, v);
+	}
+	return row;
+}
+
+static json_t *rows_json(sqlite3 *db, sqlite3_stmt *st, char *why, size_t whylen)
+{
+	json_t *rows = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(rows, row_json(st));
+	if (rc != SQLITE_DONE) {
+		describe_error(db, sqlite3_db_filename(db, "main"), "reading results", why, whylen);
+		json_decref(rows);
+		return NULL;
+	}
+	return rows;
+}
+
+json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	json_t *rows;
+
+	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM test_results ORDER BY id DESC LIMIT ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		describe_error(db, NULL, "reading results", why, whylen);
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, limit);
+	rows = rows_json(db, st, why, whylen);
+	sqlite3_finalize(st);
+	return rows;
+}
+
+json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total,
+			    char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	json_t *rows;
+
+	if (query_long(db, "SELECT count(*) FROM test_results WHERE client_ip = ?1", client_ip,
+		       total) != SQLITE_OK) {
+		describe_error(db, NULL, "counting results", why, whylen);
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM test_results WHERE client_ip = ?1 "
+			       "ORDER BY timestamp DESC, id DESC LIMIT ?2", -1, &st, NULL) != SQLITE_OK) {
+		describe_error(db, NULL, "reading results", why, whylen);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, client_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, limit);
+	rows = rows_json(db, st, why, whylen);
+	sqlite3_finalize(st);
+	return rows;
+}
+
+int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen)
+{
+	long total = 0, unique = 0, single = 0, household = 0;
+	sqlite3_stmt *st;
+
+	if (query_long(db, "SELECT count(*) FROM test_results", NULL, &total) != SQLITE_OK ||
+	    query_long(db, "SELECT count(DISTINCT client_ip) FROM test_results", NULL, &unique) != SQLITE_OK ||
+	    query_long(db, "SELECT count(*) FROM test_results WHERE test_type = 'single_user'", NULL,
+		       &single) != SQLITE_OK ||
+	    query_long(db, "SELECT count(*) FROM test_results WHERE test_type = 'virtual_household'",
+		       NULL, &household) != SQLITE_OK) {
+		describe_error(db, NULL, "counting results", why, whylen);
+		return -1;
+	}
+	json_object_set_new(obj, "total_tests_stored", json_integer(total));
+	json_object_set_new(obj, "unique_client_ips", json_integer(unique));
+	json_object_set_new(obj, "single_user_tests", json_integer(single));
+	json_object_set_new(obj, "virtual_household_tests", json_integer(household));
+	if (sqlite3_prepare_v2(db, "SELECT timestamp FROM test_results ORDER BY id DESC LIMIT 1", -1,
+			       &st, NULL) != SQLITE_OK) {
+		describe_error(db, NULL, "reading results", why, whylen);
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT)
+		json_object_set_new(obj, "last_test_time",
+				    json_string((const char *)sqlite3_column_text(st, 0)));
+	else
+		json_object_set_new(obj, "last_test_time", json_null());
+	sqlite3_finalize(st);
+	return 0;
+}
+
+char *lqos_store_meta_get(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *st;
+	char *value = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		value = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return value;
+}
+
+int lqos_store_meta_set(sqlite3 *db, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+			       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -1,0 +1,76 @@
+/* The SQLite telemetry store: schema and migrations, inserts with
+ * retention, and the queries behind the support API. */
+#ifndef LQOS_STORE_H
+#define LQOS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "result.h"
+
+#define LQOS_TEST_ID_LEN 64
+#define LQOS_TIMESTAMP_LEN 32
+
+enum lqos_store_status {
+	LQOS_STORE_OK = 0,
+	LQOS_STORE_RATE_LIMITED,
+	LQOS_STORE_UNAVAILABLE,
+};
+
+/* Open (creating the directory, the file and the schema as needed) the
+ * database at `path`: WAL journal, busy timeout, migrations applied.
+ * Returns the handle (close with lqos_store_close), or NULL with a
+ * message an operator can act on in `why`. */
+sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen);
+
+void lqos_store_close(sqlite3 *db);
+
+/* Current UTC time as 2025-06-12T12:42:18.123Z. */
+void lqos_store_now(char out[LQOS_TIMESTAMP_LEN]);
+
+/* Called inside the insert's transaction, after the row is written, so
+ * that dependent writes (the webhook outbox) commit or fail with it.
+ * Returns 0, or -1 with `why` filled to roll everything back. */
+typedef int (*lqos_store_hook)(sqlite3 *db, const char *test_id, const char *timestamp,
+			       void *ctx, char *why, size_t whylen);
+
+struct lqos_store_insert_args {
+	const struct lqos_result *result; /* graded */
+	const char *client_ip;            /* canonical */
+	const char *user_agent;           /* may be NULL */
+	const char *server_name;          /* test_server_name when the result has none */
+	long max_stored_tests;
+	long max_per_ip_per_hour;         /* 0 = no limit */
+	lqos_store_hook hook;             /* may be NULL */
+	void *hook_ctx;
+};
+
+/* Insert one graded result in a BEGIN IMMEDIATE transaction that also
+ * enforces the per-IP limit, runs the hook and prunes to
+ * max_stored_tests. On LQOS_STORE_OK fills test_id and timestamp. On
+ * RATE_LIMITED sets *retry_after (seconds). On UNAVAILABLE fills why. */
+enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_insert_args *args,
+					 char test_id[LQOS_TEST_ID_LEN],
+					 char timestamp[LQOS_TIMESTAMP_LEN],
+					 long *retry_after, char *why, size_t whylen);
+
+/* Newest first, at most `limit` rows: a new JSON array of row objects
+ * (column names as keys), or NULL on error with `why`. */
+json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen);
+
+/* One client's rows, newest first; *total gets the client's row count. */
+json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total,
+			    char *why, size_t whylen);
+
+/* Counts for /api/telemetry/stats added to `obj`. Returns 0 or -1. */
+int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen);
+
+/* Small key/value state. get returns a malloc'd string (caller frees)
+ * or NULL. set returns 0 or -1. */
+char *lqos_store_meta_get(sqlite3 *db, const char *key);
+int lqos_store_meta_set(sqlite3 *db, const char *key, const char *value);
+
+#endif
