@@ -1,0 +1,1 @@
+# Black-box and Apache integration tests (Python 3, standard library only).
