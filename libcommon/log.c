@@ -46,8 +46,9 @@ void lqos_log_effective_config(sqlite3 *db, const struct lqos_config *cfg)
 	}
 	last = lqos_store_meta_get(db, "effective_config");
 	if (last == NULL || strcmp(last, line) != 0) {
-		/* Only the process that records the change logs it. */
-		if (lqos_store_meta_set(db, "effective_config", line) == 0)
+		/* Only the process that records the change logs it: many
+		 * requests can see the old value at once. */
+		if (lqos_store_meta_change(db, "effective_config", line) == 1)
 			lqos_log("%s", line);
 	}
 	free(last);

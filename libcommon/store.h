@@ -73,4 +73,10 @@ int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen);
 char *lqos_store_meta_get(sqlite3 *db, const char *key);
 int lqos_store_meta_set(sqlite3 *db, const char *key, const char *value);
 
+/* Set `key` to `value` only when it holds something else, atomically
+ * (one statement), so that of several processes racing to record the
+ * same change exactly one sees it. Returns 1 when this call changed it,
+ * 0 when it already held `value`, -1 on error. */
+int lqos_store_meta_change(sqlite3 *db, const char *key, const char *value);
+
 #endif
