@@ -44,7 +44,11 @@ static const struct field native_common[] = {
 static const struct field native_single[] = {
 	PHASE_FIELDS("download", LQOS_PHASE_DOWNLOAD, true),
 	PHASE_FIELDS("upload", LQOS_PHASE_UPLOAD, true),
-	PHASE_FIELDS("bidirectional", LQOS_PHASE_BIDIRECTIONAL, false),
+};
+
+/* Read only when the submission has a bidirectional phase at all. */
+static const struct field native_bidirectional[] = {
+	PHASE_FIELDS("bidirectional", LQOS_PHASE_BIDIRECTIONAL, true),
 };
 
 static const struct field native_household[] = {
@@ -285,6 +289,10 @@ static int parse_native(json_t *root, struct lqos_result *out, char *why, size_t
 	if (out->type == LQOS_TEST_HOUSEHOLD)
 		return read_fields(root, native_household, N(native_household), out, why, whylen);
 	if (read_fields(root, native_single, N(native_single), out, why, whylen) != 0)
+		return -1;
+	if (json_object_get(root, "bidirectional") != NULL &&
+	    !json_is_null(json_object_get(root, "bidirectional")) &&
+	    read_fields(root, native_bidirectional, N(native_bidirectional), out, why, whylen) != 0)
 		return -1;
 	out->download_mbps = out->phase[LQOS_PHASE_DOWNLOAD].throughput_mbps;
 	out->upload_mbps = out->phase[LQOS_PHASE_UPLOAD].throughput_mbps;

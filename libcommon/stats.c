@@ -1,6 +1,9 @@
 #include "stats.h"
 
+#include <time.h>
+
 #include "log.h"
+#include "outbox.h"
 #include "store.h"
 
 int lqos_stats_handle(struct lqos_app *app)
@@ -32,5 +35,10 @@ int lqos_stats_handle(struct lqos_app *app)
 			    json_boolean(app->cfg.telemetry_api_key != NULL));
 	json_object_set_new(body, "central_forwarding",
 			    json_boolean(app->cfg.central_telemetry_url != NULL));
+	{
+		json_t *queue = json_object();
+		lqos_outbox_stats(db, (long)time(NULL), queue);
+		json_object_set_new(body, "webhook_queue", queue);
+	}
 	return lqos_respond_json(app->out, 200, NULL, body);
 }

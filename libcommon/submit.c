@@ -2,7 +2,9 @@
 
 #include <stdlib.h>
 
+#include "flush.h"
 #include "log.h"
+#include "outbox.h"
 #include "result.h"
 #include "store.h"
 
@@ -23,6 +25,7 @@ static int answer(struct lqos_app *app, int status, const char *headers,
 int lqos_submit_handle(struct lqos_app *app)
 {
 	struct lqos_store_insert_args args = { 0 };
+	struct lqos_outbox_ctx outbox = { 0 };
 	struct lqos_result result;
 	char why[512];
 	char test_id[LQOS_TEST_ID_LEN], timestamp[LQOS_TIMESTAMP_LEN];
@@ -68,8 +71,16 @@ int lqos_submit_handle(struct lqos_app *app)
 	args.server_name = app->cfg.server_name;
 	args.max_stored_tests = app->cfg.max_stored_tests;
 	args.max_per_ip_per_hour = app->cfg.max_tests_per_ip_per_hour;
+	/* The webhook events commit or roll back with the result. */
+	outbox.cfg = &app->cfg;
+	outbox.result = &result;
+	outbox.client_ip = app->client_ip;
+	outbox.user_agent = user_agent;
+	args.hook = lqos_outbox_store_hook;
+	args.hook_ctx = &outbox;
 	st = lqos_store_insert(db, &args, test_id, timestamp, &retry_after, why, sizeof(why));
 	free(user_agent);
+	outbox.user_agent = NULL;
 
 	switch (st) {
 	case LQOS_STORE_RATE_LIMITED:
@@ -88,5 +99,13 @@ int lqos_submit_handle(struct lqos_app *app)
 			 "test_id", test_id, "timestamp", timestamp, "client_ip", app->client_ip,
 			 "test_type", lqos_test_type_name(result.type),
 			 "grades", lqos_result_grades_json(&result));
-	return lqos_respond_json(app->out, 200, NULL, body);
+	status = lqos_respond_json(app->out, 200, NULL, body);
+	/* Deliver within seconds, after the customer has the answer. */
+	if (outbox.enqueued && app->cfg.prompt_delivery) {
+		/* SQLite connections must not cross fork(): the child opens its own. */
+		lqos_store_close(app->db);
+		app->db = NULL;
+		lqos_flush_spawn_detached(&app->cfg);
+	}
+	return status;
 }

@@ -1,0 +1,324 @@
+#include "flush.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "outbox.h"
+#include "store.h"
+#include "webhook.h"
+
+#define CLAIM_BATCH 16
+
+static long clock_now(const struct lqos_flush_options *opt)
+{
+	return opt->now ? opt->now : (long)time(NULL);
+}
+
+static long monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
+/* An exclusive lock beside the database so runs never overlap. Returns
+ * the fd, -1 when another run holds it, -2 on error. */
+static int take_lock(const char *db_path, long wait_ms)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.flush.lock", db_path);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+	if (fd < 0) {
+		lqos_log("Webhook flusher: cannot open lock file %s: %s", path, strerror(errno));
+		return -2;
+	}
+	for (long waited = 0;; waited += 100) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK || waited >= wait_ms)
+			break;
+		usleep(100 * 1000);
+	}
+	close(fd);
+	return -1;
+}
+
+static double jitter(void)
+{
+	unsigned int r;
+
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		return 0.5;
+	return (double)r / 4294967296.0;
+}
+
+static const char *target_url(const struct lqos_config *cfg, const char *target)
+{
+	return strcmp(target, LQOS_TARGET_WEBHOOK) == 0 ? cfg->webhook_url
+							: cfg->central_telemetry_url;
+}
+
+static void gone_key(const char *target, char *key, size_t len)
+{
+	snprintf(key, len, "gone:%s", target);
+}
+
+/* A URL that answered 410 gets nothing more until the config names
+ * another URL. */
+static bool target_is_gone(sqlite3 *db, const char *target, const char *url)
+{
+	char key[64];
+	char *gone;
+	bool same;
+
+	gone_key(target, key, sizeof(key));
+	gone = lqos_store_meta_get(db, key);
+	same = gone != NULL && strcmp(gone, url) == 0;
+	free(gone);
+	return same;
+}
+
+static void mark_gone(sqlite3 *db, const char *target, const char *url)
+{
+	char key[64];
+
+	gone_key(target, key, sizeof(key));
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+		if (lqos_store_meta_set(db, key, url) == 0)
+			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		else
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+}
+
+static void deliver_one(sqlite3 *db, const struct lqos_config *cfg,
+			const struct lqos_flush_options *opt, struct lqos_outbox_event *ev,
+			struct lqos_flush_report *report)
+{
+	const char *url = target_url(cfg, ev->target);
+	bool is_webhook = strcmp(ev->target, LQOS_TARGET_WEBHOOK) == 0;
+	struct lqos_webhook_attempt at;
+	struct lqos_webhook_request req = {
+		.url = url,
+		.event_id = ev->event_id,
+		.body = ev->payload,
+		.body_len = strlen(ev->payload),
+		.secret = is_webhook ? cfg->webhook_secret : NULL,
+		.now = clock_now(opt),
+		.connect_timeout = cfg->webhook_connect_timeout,
+		.total_timeout = cfg->webhook_timeout,
+	};
+	long now, next_at;
+	bool give_up;
+	char redacted[1024];
+
+	if (lqos_webhook_post(&req, &at) == 0) {
+		lqos_outbox_delivered(db, ev->id, clock_now(opt), at.http_status);
+		report->delivered++;
+		return;
+	}
+	now = clock_now(opt);
+	lqos_url_redact(url, redacted, sizeof(redacted));
+	lqos_log("Webhook delivery failed: %s %s to %s (attempt %ld): %s",
+		 is_webhook ? "test_id" : "central event", ev->event_id, redacted,
+		 ev->attempts + 1, at.error);
+	if (at.http_status == 410) {
+		mark_gone(db, ev->target, url);
+		lqos_log("Webhook delivery stopped: %s answered 410 Gone; events are kept and "
+			 "will go to the next URL configured", redacted);
+		lqos_outbox_failed(db, ev->id, now, at.http_status, at.error, now, false);
+		report->failed++;
+		return;
+	}
+	if ((at.http_status == 429 || at.http_status == 503) && at.retry_after > 0)
+		next_at = now + (at.retry_after < 3600 ? at.retry_after : 3600);
+	else
+		next_at = now + lqos_outbox_backoff(ev->attempts + 1, jitter());
+	give_up = now - ev->created_at >= cfg->webhook_max_age_hours * 3600L;
+	if (lqos_outbox_failed(db, ev->id, now, at.http_status, at.error, next_at, give_up) == 0) {
+		if (give_up) {
+			lqos_log("Webhook delivery failed: %s %s given up after %ld attempts over %ld "
+				 "hours; kept in the outbox as failed", is_webhook ? "test_id" : "central event",
+				 ev->event_id, ev->attempts + 1, cfg->webhook_max_age_hours);
+			report->gave_up++;
+		} else {
+			report->failed++;
+		}
+	}
+}
+
+int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_options *opt,
+		   struct lqos_flush_report *report)
+{
+	struct lqos_outbox_event events[CLAIM_BATCH];
+	const char *targets[3] = { NULL, NULL, NULL };
+	long started = monotonic_seconds();
+	long budget = opt->budget_seconds > 0 ? opt->budget_seconds : 45;
+	long lease = cfg->webhook_connect_timeout + cfg->webhook_timeout + 30;
+	char why[512];
+	sqlite3 *db = NULL;
+	int lock_fd, n, rc = -1;
+
+	memset(report, 0, sizeof(*report));
+	db = lqos_store_open(cfg->database_path, why, sizeof(why));
+	if (db == NULL) {
+		lqos_log("Webhook flusher: %s", why);
+		return -1;
+	}
+	lock_fd = take_lock(cfg->database_path, opt->lock_wait_ms);
+	if (lock_fd < 0) {
+		report->locked_out = lock_fd == -1;
+		lqos_store_close(db);
+		return lock_fd == -1 ? 0 : -1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	for (;;) {
+		size_t nt = 0;
+		if (cfg->webhook_url && !target_is_gone(db, LQOS_TARGET_WEBHOOK, cfg->webhook_url))
+			targets[nt++] = LQOS_TARGET_WEBHOOK;
+		if (cfg->central_telemetry_url &&
+		    !target_is_gone(db, LQOS_TARGET_CENTRAL, cfg->central_telemetry_url))
+			targets[nt++] = LQOS_TARGET_CENTRAL;
+		targets[nt] = NULL;
+		if (nt == 0)
+			break;
+		/* Stop taking work while one more attempt still fits the budget. */
+		if (monotonic_seconds() - started + cfg->webhook_timeout + cfg->webhook_connect_timeout > budget)
+			break;
+		n = lqos_outbox_claim(db, clock_now(opt), lease, targets, events,
+				      CLAIM_BATCH);
+		if (n < 0) {
+			lqos_log("Webhook flusher: cannot claim events: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			long elapsed = monotonic_seconds() - started;
+			bool fits = elapsed + cfg->webhook_timeout + cfg->webhook_connect_timeout <= budget;
+			/* A URL that went 410 during this batch, or no time left:
+			 * hand the rest back untouched. */
+			if (!fits || target_is_gone(db, events[i].target,
+						    target_url(cfg, events[i].target)))
+				lqos_outbox_release(db, events[i].id, clock_now(opt));
+			else
+				deliver_one(db, cfg, opt, &events[i], report);
+			lqos_outbox_event_free(&events[i]);
+		}
+	}
+	rc = 0;
+out:
+	if (!opt->quiet && (report->delivered || report->failed || report->gave_up))
+		lqos_log("Webhook flusher: %ld delivered, %ld failed attempts, %ld given up",
+			 report->delivered, report->failed, report->gave_up);
+	curl_global_cleanup();
+	lqos_store_close(db);
+	close(lock_fd);
+	return rc;
+}
+
+static void print_target(FILE *out, json_t *t, const char *name, const char *url, bool signed_)
+{
+	char redacted[1024];
+	json_t *age = json_object_get(t, "oldest_pending_age_seconds");
+	json_t *err = json_object_get(t, "last_error");
+	json_t *last = json_object_get(t, "last_delivery_at");
+
+	if (url) {
+		lqos_url_redact(url, redacted, sizeof(redacted));
+		fprintf(out, "%s: %s%s\n", name, redacted, signed_ ? " (signed)" : "");
+	} else {
+		fprintf(out, "%s: not configured\n", name);
+	}
+	fprintf(out, "  pending %lld", (long long)json_integer_value(json_object_get(t, "pending")));
+	if (json_is_integer(age))
+		fprintf(out, " (oldest %lld s)", (long long)json_integer_value(age));
+	fprintf(out, ", delivered %lld, failed %lld\n",
+		(long long)json_integer_value(json_object_get(t, "delivered")),
+		(long long)json_integer_value(json_object_get(t, "failed")));
+	if (json_is_integer(last)) {
+		time_t when = (time_t)json_integer_value(last);
+		char buf[64];
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", gmtime(&when));
+		fprintf(out, "  last delivery %s\n", buf);
+	}
+	if (json_is_string(err))
+		fprintf(out, "  last error: %s (%s)\n", json_string_value(err),
+			json_string_value(json_object_get(t, "last_error_event")));
+}
+
+int lqos_flush_status(const struct lqos_config *cfg, FILE *out)
+{
+	char why[512];
+	sqlite3 *db = lqos_store_open(cfg->database_path, why, sizeof(why));
+	json_t *obj;
+
+	if (db == NULL) {
+		fprintf(out, "database: %s\n", why);
+		return -1;
+	}
+	obj = json_object();
+	lqos_outbox_stats(db, (long)time(NULL), obj);
+	fprintf(out, "database: %s\n", cfg->database_path);
+	print_target(out, json_object_get(obj, LQOS_TARGET_WEBHOOK), "webhook", cfg->webhook_url,
+		     cfg->webhook_secret != NULL);
+	if (cfg->webhook_url && target_is_gone(db, LQOS_TARGET_WEBHOOK, cfg->webhook_url))
+		fprintf(out, "  STOPPED: this URL answered 410 Gone; change webhook_url to resume\n");
+	print_target(out, json_object_get(obj, LQOS_TARGET_CENTRAL), "central",
+		     cfg->central_telemetry_url, false);
+	json_decref(obj);
+	lqos_store_close(db);
+	return 0;
+}
+
+void lqos_flush_spawn_detached(const struct lqos_config *cfg)
+{
+	struct lqos_flush_options opt = { .budget_seconds = 45, .lock_wait_ms = 3000, .quiet = true };
+	struct lqos_flush_report report;
+	struct stat st;
+	pid_t pid;
+	int devnull;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0) {
+		/* Parent: reap the short-lived middle process and go on. */
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return;
+	}
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	/* Let go of the CGI's pipes so Apache finishes the response now.
+	 * stderr stays when it is Apache's error log (mod_cgid); a pipe would
+	 * hold the request open, so it goes too. */
+	devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		if (fstat(STDERR_FILENO, &st) != 0 || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+			dup2(devnull, STDERR_FILENO);
+		if (devnull > STDERR_FILENO)
+			close(devnull);
+	}
+	lqos_flush_run(cfg, &opt, &report);
+	_exit(0);
+}

@@ -1,0 +1,39 @@
+/* The webhook flusher: lock, claim due events, deliver each outside any
+ * transaction, record each outcome. Used by lqos-webhook-flush (cron)
+ * and by the submission for prompt delivery. */
+#ifndef LQOS_FLUSH_H
+#define LQOS_FLUSH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+
+struct lqos_flush_options {
+	long now;            /* 0: the real clock; else a fixed "now" (tests) */
+	long budget_seconds; /* take no new work after this long (default 45) */
+	long lock_wait_ms;   /* wait this long for another flusher's lock */
+	bool quiet;          /* no summary line */
+};
+
+struct lqos_flush_report {
+	long delivered;
+	long failed;         /* failed attempts (will retry) */
+	long gave_up;        /* events marked failed for good */
+	bool locked_out;     /* another flusher holds the lock */
+};
+
+/* One run. Returns 0 when the run completed (even if deliveries failed),
+ * -1 when the database or lock could not be used (message on stderr). */
+int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_options *opt,
+		   struct lqos_flush_report *report);
+
+/* Print the queue state for operators to `out`. Returns 0 or -1. */
+int lqos_flush_status(const struct lqos_config *cfg, FILE *out);
+
+/* After a submission queued an event: start a detached flusher that
+ * delivers it within seconds, without the client waiting. The calling
+ * process returns at once. It must hold no open SQLite connection. */
+void lqos_flush_spawn_detached(const struct lqos_config *cfg);
+
+#endif

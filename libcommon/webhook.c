@@ -1,0 +1,247 @@
+#include "webhook.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#ifndef LQOS_VERSION
+#define LQOS_VERSION "0"
+#endif
+
+static json_t *measure(double v)
+{
+	return isfinite(v) ? json_real(round(v * 100.0) / 100.0) : json_null();
+}
+
+static json_t *letter(enum lqos_grade g)
+{
+	const char *n = lqos_grade_name(g);
+
+	return n ? json_string(n) : json_null();
+}
+
+static json_t *household_json(const struct lqos_result *r)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}",
+			 "alex_performance", letter(r->user_grade[LQOS_USER_ALEX]),
+			 "sarah_performance", letter(r->user_grade[LQOS_USER_SARAH]),
+			 "jake_performance", letter(r->user_grade[LQOS_USER_JAKE]),
+			 "computer_performance", letter(r->user_grade[LQOS_USER_COMPUTER]));
+}
+
+static json_t *bufferbloat_json(const struct lqos_result *r)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}",
+			 "overall_grade", letter(r->overall_grade),
+			 "download_latency_increase_ms",
+			 measure(r->phase[LQOS_PHASE_DOWNLOAD].latency_increase_ms),
+			 "upload_latency_increase_ms",
+			 measure(r->phase[LQOS_PHASE_UPLOAD].latency_increase_ms),
+			 "bidirectional_latency_increase_ms",
+			 measure(r->phase[LQOS_PHASE_BIDIRECTIONAL].latency_increase_ms));
+}
+
+static char *dump(json_t *doc)
+{
+	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+
+	json_decref(doc);
+	return text;
+}
+
+char *lqos_webhook_payload(const struct lqos_webhook_row *row)
+{
+	const struct lqos_result *r = row->result;
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}",
+				"test_id", row->test_id,
+				"timestamp", row->timestamp,
+				"source", LQOS_WEBHOOK_SOURCE,
+				"client_ip", row->client_ip,
+				"user_agent", row->user_agent ? json_string(row->user_agent) : json_null(),
+				"test_type", lqos_test_type_name(r->type),
+				"download_mbps", measure(r->download_mbps),
+				"upload_mbps", measure(r->upload_mbps),
+				"ping_ms", measure(r->baseline_latency_ms),
+				"bufferbloat", bufferbloat_json(r));
+
+	if (doc != NULL && r->type == LQOS_TEST_HOUSEHOLD) {
+		json_object_set_new(doc, "household_score",
+				    r->household_score >= 0 ? json_integer(r->household_score) : json_null());
+		json_object_set_new(doc, "virtual_household", household_json(r));
+	}
+	return dump(doc);
+}
+
+char *lqos_webhook_central_payload(const struct lqos_webhook_row *row, char *event_id_out,
+				   size_t event_id_len)
+{
+	const struct lqos_result *r = row->result;
+	unsigned char rnd[16];
+	char hour[32];
+	json_t *doc;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || event_id_len < 33)
+		return NULL;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(event_id_out + 2 * i, 3, "%02x", rnd[i]);
+	/* 2025-06-12T12 + ":00:00Z": an hour is as precise as statistics need. */
+	snprintf(hour, sizeof(hour), "%.13s:00:00Z", row->timestamp);
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}",
+			"event_id", event_id_out,
+			"timestamp", hour,
+			"source", LQOS_WEBHOOK_SOURCE,
+			"test_type", lqos_test_type_name(r->type),
+			"download_mbps", measure(r->download_mbps),
+			"upload_mbps", measure(r->upload_mbps),
+			"ping_ms", measure(r->baseline_latency_ms),
+			"bufferbloat", bufferbloat_json(r));
+	if (doc != NULL && r->type == LQOS_TEST_HOUSEHOLD)
+		json_object_set_new(doc, "virtual_household", household_json(r));
+	return dump(doc);
+}
+
+int lqos_webhook_sign_legacy(const char *secret, const char *body, size_t len, char *out,
+			     size_t outlen)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+
+	if (outlen < 7 + 64 + 1 ||
+	    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, len, mac,
+		 &maclen) == NULL)
+		return -1;
+	memcpy(out, "sha256=", 7);
+	for (unsigned i = 0; i < maclen; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", mac[i]);
+	return 0;
+}
+
+int lqos_webhook_sign_standard(const char *secret, const char *id, long timestamp,
+			       const char *body, size_t len, char *out, size_t outlen)
+{
+	unsigned char key[256], mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	size_t keylen, plen;
+	char *signed_text = NULL;
+	int n, rc = -1;
+
+	if (strncmp(secret, "whsec_", 6) == 0 && strlen(secret + 6) <= 4 * sizeof(key) / 3) {
+		n = EVP_DecodeBlock(key, (const unsigned char *)secret + 6, (int)strlen(secret + 6));
+		if (n < 0)
+			return -1;
+		keylen = (size_t)n;
+		/* EVP_DecodeBlock counts padding bytes as data. */
+		for (const char *p = secret + strlen(secret); p > secret + 6 && p[-1] == '='; p--)
+			keylen--;
+	} else {
+		keylen = strlen(secret);
+		if (keylen > sizeof(key))
+			return -1;
+		memcpy(key, secret, keylen);
+	}
+	/* The signed content is "<id>.<timestamp>.<body>". */
+	plen = strlen(id) + 24;
+	signed_text = malloc(plen + len + 1);
+	if (signed_text == NULL)
+		return -1;
+	n = snprintf(signed_text, plen, "%s.%ld.", id, timestamp);
+	if (n < 0 || (size_t)n >= plen)
+		goto out;
+	memcpy(signed_text + n, body, len);
+	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)signed_text, (size_t)n + len,
+		 mac, &maclen) == NULL)
+		goto out;
+	if (outlen < 3 + 4 * ((maclen + 2) / 3) + 1)
+		goto out;
+	memcpy(out, "v1,", 3);
+	EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)maclen);
+	rc = 0;
+out:
+	free(signed_text);
+	return rc;
+}
+
+/* Discard the receiver's answer; only the status matters. */
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	(void)ptr;
+	(void)userdata;
+	return size * nmemb;
+}
+
+int lqos_webhook_post(const struct lqos_webhook_request *req, struct lqos_webhook_attempt *out)
+{
+	char legacy[128], standard[128], header[256];
+	struct curl_slist *headers = NULL;
+	CURL *curl = NULL;
+	CURLcode cc;
+	curl_off_t retry_after = -1;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->retry_after = -1;
+	curl = curl_easy_init();
+	if (curl == NULL) {
+		snprintf(out->error, sizeof(out->error), "curl_easy_init failed");
+		return -1;
+	}
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	headers = curl_slist_append(headers, "Expect:");
+	snprintf(header, sizeof(header), "webhook-id: %s", req->event_id);
+	headers = curl_slist_append(headers, header);
+	snprintf(header, sizeof(header), "webhook-timestamp: %ld", req->now);
+	headers = curl_slist_append(headers, header);
+	if (req->secret != NULL) {
+		if (lqos_webhook_sign_legacy(req->secret, req->body, req->body_len, legacy,
+					     sizeof(legacy)) != 0 ||
+		    lqos_webhook_sign_standard(req->secret, req->event_id, req->now, req->body,
+					       req->body_len, standard, sizeof(standard)) != 0) {
+			snprintf(out->error, sizeof(out->error), "could not sign the payload");
+			goto out;
+		}
+		snprintf(header, sizeof(header), "X-LibreQoS-Signature: %s", legacy);
+		headers = curl_slist_append(headers, header);
+		snprintf(header, sizeof(header), "webhook-signature: %s", standard);
+		headers = curl_slist_append(headers, header);
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, req->url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, req->connect_timeout);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, req->total_timeout);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "lqos-telemetry/" LQOS_VERSION " (webhook)");
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+	cc = curl_easy_perform(curl);
+	if (cc != CURLE_OK) {
+		snprintf(out->error, sizeof(out->error), "%s", curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->http_status);
+	if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+		out->retry_after = (long)retry_after;
+	if (out->http_status >= 200 && out->http_status < 300) {
+		rc = 0;
+	} else if (out->http_status >= 300 && out->http_status < 400) {
+		char *location = NULL;
+		curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
+		snprintf(out->error, sizeof(out->error), "HTTP %ld redirect%s%.160s not followed",
+			 out->http_status, location ? " to " : "", location ? location : "");
+	} else {
+		snprintf(out->error, sizeof(out->error), "HTTP %ld", out->http_status);
+	}
+out:
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	return rc;
+}
