@@ -287,38 +287,3 @@ int lqos_flush_status(const struct lqos_config *cfg, FILE *out)
 	lqos_store_close(db);
 	return 0;
 }
-
-void lqos_flush_spawn_detached(const struct lqos_config *cfg)
-{
-	struct lqos_flush_options opt = { .budget_seconds = 45, .lock_wait_ms = 3000, .quiet = true };
-	struct lqos_flush_report report;
-	struct stat st;
-	pid_t pid;
-	int devnull;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid != 0) {
-		/* Parent: reap the short-lived middle process and go on. */
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
-		return;
-	}
-	setsid();
-	if (fork() != 0)
-		_exit(0);
-	/* Let go of the CGI's pipes so Apache finishes the response now.
-	 * stderr stays when it is Apache's error log (mod_cgid); a pipe would
-	 * hold the request open, so it goes too. */
-	devnull = open("/dev/null", O_RDWR);
-	if (devnull >= 0) {
-		dup2(devnull, STDIN_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-		if (fstat(STDERR_FILENO, &st) != 0 || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-			dup2(devnull, STDERR_FILENO);
-		if (devnull > STDERR_FILENO)
-			close(devnull);
-	}
-	lqos_flush_run(cfg, &opt, &report);
-	_exit(0);
-}

@@ -31,9 +31,5 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 /* Print the queue state for operators to `out`. Returns 0 or -1. */
 int lqos_flush_status(const struct lqos_config *cfg, FILE *out);
 
-/* After a submission queued an event: start a detached flusher that
- * delivers it within seconds, without the client waiting. The calling
- * process returns at once. It must hold no open SQLite connection. */
-void lqos_flush_spawn_detached(const struct lqos_config *cfg);
 
 #endif

@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "flush.h"
+#include "spawn.h"
 #include "log.h"
 #include "outbox.h"
 #include "result.h"
@@ -105,7 +105,7 @@ int lqos_submit_handle(struct lqos_app *app)
 		/* SQLite connections must not cross fork(): the child opens its own. */
 		lqos_store_close(app->db);
 		app->db = NULL;
-		lqos_flush_spawn_detached(&app->cfg);
+		lqos_spawn_flusher();
 	}
 	return status;
 }

@@ -17,7 +17,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: lqos-webhook-flush [--config FILE] [--status] [--budget SECONDS]\n"
-		"                          [--now UNIX_SECONDS] [--quiet] [--version]\n"
+		"                          [--now UNIX_SECONDS] [--wait-lock MS] [--quiet] [--version]\n"
 		"Deliver queued lqos-telemetry webhook events (see lqos-webhook-flush(8)).\n");
 }
 
@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 		{ "budget", required_argument, NULL, 'b' },
 		{ "now", required_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "wait-lock", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -68,7 +69,7 @@ int main(int argc, char **argv)
 	const char *conf_path = NULL;
 	int status_only = 0, c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "c:sb:n:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:sb:n:qw:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			conf_path = optarg;
@@ -90,6 +91,12 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			opt.quiet = true;
+			break;
+		case 'w':
+			if (lqos_parse_long(optarg, 0, 60000, &opt.lock_wait_ms) != 0) {
+				fprintf(stderr, "lqos-webhook-flush: --wait-lock takes 0..60000 ms\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
