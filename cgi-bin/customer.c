@@ -1,13 +1,16 @@
-/* GET /api/telemetry/customer/<ip>?limit=N: one customer's history. */
+/* GET /api/telemetry/customer/<ip>[/<prefix length>]?limit=N&...filters:
+ * one customer's history, by address or by the prefix they move in. */
 #include <string.h>
 
 #include "libcommon/app.h"
-#include "libcommon/store.h"
+#include "libcommon/csv.h"
+#include "libcommon/query.h"
 
 static void handle(struct lqos_app *app)
 {
 	const char *path = app->req.path_info;
-	char ip[LQOS_IP_STRLEN];
+	struct lqos_filter filter;
+	char ip[LQOS_IP_STRLEN + 8];
 	char why[512];
 	long limit, total = 0;
 	sqlite3 *db;
@@ -18,22 +21,32 @@ static void handle(struct lqos_app *app)
 	if (path == NULL || path[0] != '/' || path[1] == '\0') {
 		lqos_respond_error(app->out, 400, NULL,
 				   "give the customer's IP address in the URL: "
-				   "/api/telemetry/customer/<ip>");
-		return;
-	}
-	if (lqos_ip_canonical(path + 1, ip) != 0) {
-		lqos_respond_error(app->out, 400, NULL,
-				   "'%.64s' is not a valid IPv4 or IPv6 address",
-				   strlen(path + 1) <= 64 ? path + 1 : "(too long)");
+				   "/api/telemetry/customer/<ip> or /api/telemetry/customer/<prefix>/<length>");
 		return;
 	}
 	if (!lqos_app_limit(app, 20, app->cfg.max_stored_tests, &limit))
 		return;
+	if (lqos_filter_parse(app->req.query, &filter, why, sizeof(why)) != 0) {
+		lqos_respond_error(app->out, 400, NULL, "%s", why);
+		return;
+	}
+	if (lqos_filter_set_prefix(&filter, path + 1, ip, sizeof(ip)) != 0) {
+		lqos_respond_error(app->out, 400, NULL,
+				   "'%.64s' is not a valid IPv4 or IPv6 address or prefix "
+				   "(e.g. 192.0.2.7, 2001:db8::1, 203.0.113.0/24, 2001:db8:1200::/56)",
+				   strlen(path + 1) <= 64 ? path + 1 : "(too long)");
+		return;
+	}
 	if ((db = lqos_app_db(app)) == NULL)
 		return;
-	tests = lqos_store_customer(db, ip, limit, &total, why, sizeof(why));
+	tests = lqos_query_tests(db, &filter, limit, &total, why, sizeof(why));
 	if (tests == NULL) {
 		lqos_respond_error(app->out, 503, NULL, "%s", why);
+		return;
+	}
+	if (filter.csv) {
+		lqos_respond_csv(app->out, tests, "customer-tests.csv");
+		json_decref(tests);
 		return;
 	}
 	lqos_respond_json(app->out, 200, NULL,

@@ -10,18 +10,12 @@
 #include <time.h>
 
 #include "migrations.h"
+#include "query.h"
 
 #define BUSY_TIMEOUT_MS 10000
 #define WAL_CHECKPOINT_BYTES (256 * 1024)
 
-/* The columns served by the support API: the guide's, then ours. */
-#define ROW_COLUMNS \
-	"id, test_id, timestamp, client_ip, user_agent, test_type, download_mbps, " \
-	"upload_mbps, baseline_latency_ms, download_latency_increase_ms, " \
-	"upload_latency_increase_ms, bidirectional_latency_increase_ms, " \
-	"single_user_score, download_grade, upload_grade, bidirectional_grade, " \
-	"overall_grade, household_score, alex_grade, sarah_grade, jake_grade, " \
-	"computer_grade, test_server_name, test_duration_seconds"
+#define ROW_COLUMNS LQOS_STORE_ROW_COLUMNS
 
 static void describe_error(sqlite3 *db, const char *path, const char *what, char *why,
 			   size_t whylen)
@@ -199,6 +193,10 @@ sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen)
 		describe_error(db, path, "switching to WAL", why, whylen);
 		goto fail;
 	}
+	if (lqos_query_register(db) != SQLITE_OK) {
+		describe_error(db, path, "registering functions", why, whylen);
+		goto fail;
+	}
 	exec_sql(db, "PRAGMA synchronous = NORMAL");
 	exec_sql(db, "PRAGMA wal_autocheckpoint = 0");
 	if (migrate(db, path, why, whylen) != 0)
@@ -343,9 +341,9 @@ static const char insert_sql[] =
 	"upload_latency_increase_ms, bidirectional_latency_increase_ms, single_user_score, "
 	"download_grade, upload_grade, bidirectional_grade, overall_grade, household_score, "
 	"alex_grade, sarah_grade, jake_grade, computer_grade, test_server_name, "
-	"test_duration_seconds, details_json) VALUES "
+	"test_duration_seconds, details_json, client_ip_bin) VALUES "
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-	"?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+	"?19, ?20, ?21, ?22, ?23, ?24, ?25, lqos_ip_blob(?4))";
 
 static int insert_row(sqlite3 *db, const struct lqos_store_insert_args *a, sqlite3_int64 id,
 		      const char *test_id, const char *timestamp)
@@ -489,7 +487,7 @@ static json_t *row_json(sqlite3_stmt *st)
 	return row;
 }
 
-static json_t *rows_json(sqlite3 *db, sqlite3_stmt *st, char *why, size_t whylen)
+json_t *lqos_store_rows(sqlite3 *db, sqlite3_stmt *st, char *why, size_t whylen)
 {
 	json_t *rows = json_array();
 	int rc;
@@ -515,7 +513,7 @@ json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen)
 		return NULL;
 	}
 	sqlite3_bind_int64(st, 1, limit);
-	rows = rows_json(db, st, why, whylen);
+	rows = lqos_store_rows(db, st, why, whylen);
 	sqlite3_finalize(st);
 	return rows;
 }
@@ -538,7 +536,7 @@ json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long
 	}
 	sqlite3_bind_text(st, 1, client_ip, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, limit);
-	rows = rows_json(db, st, why, whylen);
+	rows = lqos_store_rows(db, st, why, whylen);
 	sqlite3_finalize(st);
 	return rows;
 }
@@ -622,4 +620,37 @@ int lqos_store_meta_change(sqlite3 *db, const char *key, const char *value)
 	if (rc != SQLITE_DONE)
 		return -1;
 	return sqlite3_changes(db) > 0 ? 1 : 0;
+}
+
+json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	json_t *rows, *row, *details = NULL;
+	int rc;
+
+	why[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS ", details_json FROM test_results "
+			       "WHERE test_id = ?1", -1, &st, NULL) != SQLITE_OK) {
+		describe_error(db, NULL, "reading results", why, whylen);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, test_id, -1, SQLITE_STATIC);
+	rows = lqos_store_rows(db, st, why, whylen);
+	sqlite3_finalize(st);
+	if (rows == NULL)
+		return NULL;
+	row = json_array_get(rows, 0);
+	if (row == NULL) {
+		json_decref(rows);
+		return NULL;
+	}
+	json_incref(row);
+	json_decref(rows);
+	/* The summary is stored as text; serve it as the object it is. */
+	if (json_is_string(json_object_get(row, "details_json")))
+		details = json_loads(json_string_value(json_object_get(row, "details_json")), 0, NULL);
+	json_object_del(row, "details_json");
+	rc = json_object_set_new(row, "details", details ? details : json_null());
+	(void)rc;
+	return row;
 }

@@ -12,6 +12,16 @@
 #include "result.h"
 
 #define LQOS_TEST_ID_LEN 64
+
+/* The columns served by the support API: the guide's, then ours. */
+#define LQOS_STORE_ROW_COLUMNS \
+	"id, test_id, timestamp, client_ip, user_agent, test_type, download_mbps, " \
+	"upload_mbps, baseline_latency_ms, download_latency_increase_ms, " \
+	"upload_latency_increase_ms, bidirectional_latency_increase_ms, " \
+	"single_user_score, download_grade, upload_grade, bidirectional_grade, " \
+	"overall_grade, household_score, alex_grade, sarah_grade, jake_grade, " \
+	"computer_grade, test_server_name, test_duration_seconds"
+
 #define LQOS_TIMESTAMP_LEN 32
 
 enum lqos_store_status {
@@ -67,6 +77,15 @@ json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long
 
 /* Counts for /api/telemetry/stats added to `obj`. Returns 0 or -1. */
 int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen);
+
+/* One row by test_id with its stored measurement summary as "details".
+ * New object; NULL with why[0] == '\0' when there is no such test, NULL
+ * with `why` on error. */
+json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whylen);
+
+/* Step `st` to the end, one JSON object per row (column names as keys,
+ * numbers as numbers). New array, or NULL with `why`. Does not finalize. */
+json_t *lqos_store_rows(sqlite3 *db, sqlite3_stmt *st, char *why, size_t whylen);
 
 /* Small key/value state. get returns a malloc'd string (caller frees)
  * or NULL. set returns 0 or -1. */

@@ -1,0 +1,15 @@
+/* GET /api/telemetry/metrics: Prometheus text exposition format. */
+#ifndef LQOS_METRICS_H
+#define LQOS_METRICS_H
+
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+
+/* Write the metrics (text format 0.0.4) for `db` to `out`, body only.
+ * `now` is unix seconds. Returns 0, or -1 on a database error. */
+int lqos_metrics_write(FILE *out, sqlite3 *db, const struct lqos_config *cfg, long now);
+
+#endif

@@ -1,0 +1,291 @@
+#include "query.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "http.h"
+#include "store.h"
+
+size_t lqos_ip_blob(const char *ip, uint8_t out[LQOS_IP_BLOB_MAX])
+{
+	struct lqos_cidr c;
+
+	if (ip == NULL || strchr(ip, '/') != NULL || lqos_cidr_parse(ip, &c) != 0)
+		return 0;
+	if (c.family == AF_INET) {
+		out[0] = 4;
+		memcpy(out + 1, c.addr, 4);
+		return 5;
+	}
+	out[0] = 6;
+	memcpy(out + 1, c.addr, 16);
+	return 17;
+}
+
+static void ip_blob_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	uint8_t blob[LQOS_IP_BLOB_MAX];
+	size_t len;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	len = lqos_ip_blob((const char *)sqlite3_value_text(argv[0]), blob);
+	if (len == 0)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_blob(ctx, blob, (int)len, SQLITE_TRANSIENT);
+}
+
+int lqos_query_register(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "lqos_ip_blob", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				       NULL, ip_blob_sql, NULL, NULL);
+}
+
+int lqos_filter_set_prefix(struct lqos_filter *f, const char *text, char *canonical,
+			   size_t canonical_len)
+{
+	struct lqos_cidr c;
+	char addr[LQOS_IP_STRLEN];
+	size_t n, bits;
+
+	if (lqos_cidr_parse(text, &c) != 0 || inet_ntop(c.family, c.addr, addr, sizeof(addr)) == NULL)
+		return -1;
+	n = c.family == AF_INET ? 4 : 16;
+	bits = n * 8;
+	f->lo[0] = f->hi[0] = c.family == AF_INET ? 4 : 6;
+	memcpy(f->lo + 1, c.addr, n);
+	memcpy(f->hi + 1, c.addr, n);
+	for (size_t bit = c.prefix; bit < bits; bit++)
+		f->hi[1 + bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+	f->blob_len = n + 1;
+	f->has_range = true;
+	if (strchr(text, '/') != NULL)
+		snprintf(canonical, canonical_len, "%s/%u", addr, c.prefix);
+	else
+		snprintf(canonical, canonical_len, "%s", addr);
+	return 0;
+}
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+int lqos_parse_iso8601(const char *text, char out[32])
+{
+	struct tm tm = { 0 };
+	const char *p = text;
+	int year, mon, day, hour = 0, min = 0, sec = 0, ms = 0, off = 0;
+	time_t t;
+
+	if (digits(&p, 4, &year) || *p++ != '-' || digits(&p, 2, &mon) || *p++ != '-' ||
+	    digits(&p, 2, &day))
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &hour) || *p++ != ':' || digits(&p, 2, &min))
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec))
+				return -1;
+			if (*p == '.') {
+				int scale = 100;
+				p++;
+				if (*p < '0' || *p > '9')
+					return -1;
+				while (*p >= '0' && *p <= '9') {
+					ms += (*p - '0') * scale;
+					scale /= 10;
+					p++;
+				}
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int sign = *p == '-' ? -1 : 1, oh, om;
+			p++;
+			if (digits(&p, 2, &oh))
+				return -1;
+			if (*p == ':')
+				p++;
+			if (digits(&p, 2, &om) || oh > 23 || om > 59)
+				return -1;
+			off = sign * (oh * 3600 + om * 60);
+		}
+	}
+	if (*p != '\0' || year < 1970 || year > 9999 || mon < 1 || mon > 12 || day < 1 ||
+	    day > 31 || hour > 23 || min > 59 || sec > 60)
+		return -1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	/* timegm normalises 31 February into March: reject such dates. */
+	if (tm.tm_mday != day || tm.tm_mon != mon - 1)
+		return -1;
+	t -= off;
+	gmtime_r(&t, &tm);
+	snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+		 (unsigned)tm.tm_sec % 100u, (unsigned)ms % 1000u);
+	return 0;
+}
+
+static int parse_grades(const char *text, struct lqos_filter *f)
+{
+	char buf[64];
+	char *save = NULL;
+
+	if (strlen(text) >= sizeof(buf) || text[0] == '\0')
+		return -1;
+	strcpy(buf, text);
+	f->n_grades = 0;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		enum lqos_grade g = lqos_grade_parse(tok);
+		if (g == LQOS_GRADE_NONE || f->n_grades >= 6)
+			return -1;
+		f->grades[f->n_grades++] = g;
+	}
+	return f->n_grades > 0 ? 0 : -1;
+}
+
+int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_t whylen)
+{
+	char value[128];
+	int found;
+
+	memset(f, 0, sizeof(*f));
+	found = lqos_query_get(query, "grade", value, sizeof(value));
+	if (found < 0 || (found == 1 && parse_grades(value, f) != 0)) {
+		snprintf(why, whylen, "parameter 'grade' must be a comma-separated list of "
+			 "A+, A, B, C, D, F (write A+ as A%%2B)");
+		return -1;
+	}
+	found = lqos_query_get(query, "test_type", value, sizeof(value));
+	if (found == 1 && strcmp(value, "single_user") == 0)
+		f->test_type = "single_user";
+	else if (found == 1 && strcmp(value, "virtual_household") == 0)
+		f->test_type = "virtual_household";
+	else if (found != 0) {
+		snprintf(why, whylen, "parameter 'test_type' must be single_user or virtual_household");
+		return -1;
+	}
+	found = lqos_query_get(query, "since", value, sizeof(value));
+	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, f->since) != 0)) {
+		snprintf(why, whylen, "parameter 'since' must be an ISO-8601 date or time, "
+			 "e.g. 2025-06-12 or 2025-06-12T12:00:00Z");
+		return -1;
+	}
+	found = lqos_query_get(query, "until", value, sizeof(value));
+	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, f->until) != 0)) {
+		snprintf(why, whylen, "parameter 'until' must be an ISO-8601 date or time, "
+			 "e.g. 2025-06-19 or 2025-06-19T12:00:00Z");
+		return -1;
+	}
+	if (f->since[0] && f->until[0] && strcmp(f->since, f->until) > 0) {
+		snprintf(why, whylen, "parameter 'since' is after 'until'");
+		return -1;
+	}
+	found = lqos_query_get(query, "format", value, sizeof(value));
+	if (found == 1 && strcmp(value, "csv") == 0)
+		f->csv = true;
+	else if (found != 0 && !(found == 1 && strcmp(value, "json") == 0)) {
+		snprintf(why, whylen, "parameter 'format' must be json or csv");
+		return -1;
+	}
+	return 0;
+}
+
+/* WHERE clause with numbered parameters; bind_filter() binds the same. */
+static void build_where(const struct lqos_filter *f, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	o += (size_t)snprintf(out + o, len - o, " WHERE 1");
+	if (f->n_grades > 0) {
+		o += (size_t)snprintf(out + o, len - o, " AND overall_grade IN (");
+		for (size_t i = 0; i < f->n_grades; i++)
+			o += (size_t)snprintf(out + o, len - o, "%s?%zu", i ? ", " : "", 10 + i);
+		o += (size_t)snprintf(out + o, len - o, ")");
+	}
+	if (f->test_type)
+		o += (size_t)snprintf(out + o, len - o, " AND test_type = ?2");
+	if (f->since[0])
+		o += (size_t)snprintf(out + o, len - o, " AND timestamp >= ?3");
+	if (f->until[0])
+		o += (size_t)snprintf(out + o, len - o, " AND timestamp <= ?4");
+	if (f->has_range)
+		snprintf(out + o, len - o, " AND client_ip_bin BETWEEN ?5 AND ?6");
+}
+
+static void bind_filter(sqlite3_stmt *st, const struct lqos_filter *f)
+{
+	for (size_t i = 0; i < f->n_grades; i++)
+		sqlite3_bind_text(st, (int)(10 + i), lqos_grade_name(f->grades[i]), -1, SQLITE_STATIC);
+	if (f->test_type)
+		sqlite3_bind_text(st, 2, f->test_type, -1, SQLITE_STATIC);
+	if (f->since[0])
+		sqlite3_bind_text(st, 3, f->since, -1, SQLITE_STATIC);
+	if (f->until[0])
+		sqlite3_bind_text(st, 4, f->until, -1, SQLITE_STATIC);
+	if (f->has_range) {
+		sqlite3_bind_blob(st, 5, f->lo, (int)f->blob_len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 6, f->hi, (int)f->blob_len, SQLITE_STATIC);
+	}
+}
+
+json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, long *total,
+			 char *why, size_t whylen)
+{
+	char where[512], sql[1536];
+	sqlite3_stmt *st = NULL;
+	json_t *rows;
+
+	build_where(f, where, sizeof(where));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM test_results%s", where);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	bind_filter(st, f);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto fail;
+	*total = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "SELECT " LQOS_STORE_ROW_COLUMNS
+		 " FROM test_results%s ORDER BY id DESC LIMIT ?1", where);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	bind_filter(st, f);
+	sqlite3_bind_int64(st, 1, limit);
+	rows = lqos_store_rows(db, st, why, whylen);
+	sqlite3_finalize(st);
+	return rows;
+fail:
+	snprintf(why, whylen, "telemetry database error while reading results: %s",
+		 sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return NULL;
+}

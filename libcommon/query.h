@@ -1,0 +1,55 @@
+/* Support API queries: the filters of /recent and /customer, parsed
+ * from the query string and turned into one parameterised SELECT. */
+#ifndef LQOS_QUERY_H
+#define LQOS_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "grade.h"
+#include "ipaddr.h"
+
+#define LQOS_IP_BLOB_MAX 17
+
+struct lqos_filter {
+	enum lqos_grade grades[6];   /* overall_grade in this set */
+	size_t n_grades;
+	const char *test_type;       /* "single_user", "virtual_household" or NULL */
+	char since[32], until[32];   /* canonical timestamps, "" when unset */
+	bool has_range;              /* client_ip_bin in [lo, hi] */
+	uint8_t lo[LQOS_IP_BLOB_MAX], hi[LQOS_IP_BLOB_MAX];
+	size_t blob_len;
+	bool csv;                    /* format=csv */
+};
+
+/* Parse grade=, test_type=, since=, until= and format= from `query`.
+ * Returns 0, or -1 with a message naming the parameter in `why`. */
+int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_t whylen);
+
+/* Restrict to one address or a CIDR prefix ("203.0.113.0/24",
+ * "2001:db8:1200::/56"). Writes the canonical form ("2001:db8:1200::/56"
+ * or the address) to `canonical`. Returns 0 or -1. */
+int lqos_filter_set_prefix(struct lqos_filter *f, const char *text, char *canonical,
+			   size_t canonical_len);
+
+/* The address as a blob: family byte (4 or 6) then its bytes. Returns the
+ * length, or 0 when `ip` is not an address. */
+size_t lqos_ip_blob(const char *ip, uint8_t out[LQOS_IP_BLOB_MAX]);
+
+/* Register lqos_ip_blob() as an SQL function on `db`. */
+int lqos_query_register(sqlite3 *db);
+
+/* Parse an ISO-8601 date or date-time (Z, +hh:mm or no zone = UTC) into
+ * the stored form 2025-06-12T12:42:18.123Z. Returns 0 or -1. */
+int lqos_parse_iso8601(const char *text, char out[32]);
+
+/* Matching rows, newest first, at most `limit`; *total gets the number of
+ * matching rows. New JSON array, or NULL with `why`. */
+json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, long *total,
+			 char *why, size_t whylen);
+
+#endif
