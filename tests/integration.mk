@@ -3,5 +3,7 @@
 # Webhook delivery end to end: receiver, flusher, prompt delivery through Apache (issue 3)
 TESTS += tests/webhook_integration.py
 EXTRA_DIST += tests/webhook_integration.py
-TESTS += tests/check_command.py
-EXTRA_DIST += tests/check_command.py
+
+# lqos-telemetry-check against good and broken installs (issue 5)
+TESTS += tests/operator_check.py
+EXTRA_DIST += tests/operator_check.py
