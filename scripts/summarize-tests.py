@@ -9,8 +9,13 @@ import os
 import re
 import sys
 
-root = sys.argv[1] if len(sys.argv) > 1 else "."
-passed = failed = 0
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+root = args[0] if args else "."
+# scripts/test says when a step failed outside the counted tests (a build
+# error, make distcheck, the fuzz run): that is one more failure.
+extra_failures = sum(1 for a in sys.argv[1:] if a == "--step-failed")
+passed = 0
+failed = extra_failures
 for trs in sorted(glob.glob(os.path.join(root, "tests", "**", "*.trs"), recursive=True)):
     log = trs[:-4] + ".log"
     result = open(trs).read()
@@ -31,6 +36,12 @@ for trs in sorted(glob.glob(os.path.join(root, "tests", "**", "*.trs"), recursiv
         failed += 1
     elif ":test-result: PASS" not in result and counted:
         failed += 0 if re.search(r"Failures: [1-9]|Errors: [1-9]|, [1-9]\d* failed", text) else 1
+fuzz = os.path.join(os.path.dirname(os.path.abspath(root)), "build-fuzz", "fuzz-result.txt")
+if os.path.exists(fuzz):
+    m = re.search(r"RESULT: (\d+) passed, (\d+) failed", open(fuzz).read())
+    if m:
+        passed += int(m.group(1))
+        failed += int(m.group(2))
 if passed == 0:
     print("no test ran")
     print("tests: 0 passed, 1 failed")
