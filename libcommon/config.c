@@ -42,8 +42,9 @@ static void config_error_cb(cfg_t *c, const char *fmt, va_list ap)
 	if (cfg == NULL || cfg->error[0] != '\0')
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* The parse runs on a cleaned copy (see clean_config): name the file. */
 	snprintf(cfg->error, sizeof(cfg->error), "%s:%d: %s",
-		 c->filename ? c->filename : "(config)", c->line, msg);
+		 cfg->path ? cfg->path : "(config)", c->line, msg);
 }
 
 /* Range checks run while parsing so the error carries the line. */
@@ -142,6 +143,14 @@ static void set_defaults(struct lqos_config *cfg, const char *path)
 	cfg->prompt_delivery = true;
 }
 
+/* True when the file gave `name` a value (even ""). */
+static bool file_sets(cfg_t *c, const char *name)
+{
+	cfg_opt_t *opt = cfg_getopt(c, name);
+
+	return opt != NULL && (opt->flags & CFGF_MODIFIED) != 0;
+}
+
 /* Environment fallbacks kept from the original implementation. */
 static void apply_env_fallback(char **field, const char *var)
 {
@@ -152,6 +161,273 @@ static void apply_env_fallback(char **field, const char *var)
 	v = getenv(var);
 	if (v != NULL && v[0] != '\0')
 		*field = strdup(v);
+}
+
+/* ------------------------------------------------------------------
+ * The file is shell-style and shared with other LibreQoS tools, but
+ * libconfuse has its own syntax and, in the 3.3 that Debian ships, counts
+ * three lines for every '#' comment (so errors would name the wrong line)
+ * and fails on comments inside lists. So libconfuse is given a cleaned
+ * copy, line for line (every newline kept, so line numbers are exact):
+ * - '#' comments (outside quotes) are removed;
+ * - statements whose key is not ours are blanked, whatever their value
+ *   syntax (bash arrays, TOML lists, "[section]" lines...): other tools'
+ *   keys are never an error;
+ * - an unquoted value of ours runs to the end of the line (or to a " #"
+ *   comment) and is quoted, as shell and the original implementation
+ *   read it: sponsor_name=Your ISP Name, webhook_url=https://x/?a=b;
+ * - a leading "export " is dropped.
+ * Quoted values are passed through as they are. */
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+struct cleaner {
+	const char *in;
+	size_t len, pos;
+	int line;
+	char *out;
+	size_t o;
+};
+
+static void put(struct cleaner *k, char c)
+{
+	k->out[k->o++] = c;
+}
+
+static bool is_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Copy a quoted string from its opening quote to its closing one (or the
+ * end of the file: libconfuse then reports the unclosed quote). */
+static void copy_quoted(struct cleaner *k)
+{
+	char q = k->in[k->pos++];
+
+	put(k, q);
+	while (k->pos < k->len) {
+		char c = k->in[k->pos++];
+		put(k, c);
+		if (c == '\n') {
+			k->line++;
+		} else if (c == '\\' && k->pos < k->len && k->in[k->pos] != '\n') {
+			put(k, k->in[k->pos++]);
+		} else if (c == q) {
+			return;
+		}
+	}
+}
+
+static void skip_comment(struct cleaner *k)
+{
+	while (k->pos < k->len && k->in[k->pos] != '\n')
+		k->pos++;
+}
+
+/* Blank one statement that is not ours: to the end of its line, or of
+ * the bracket (bash array, TOML list) opened on it. Quotes count within
+ * a line only, so "x=Joe's ISP" ends at its newline. Never an error: a
+ * bracket still open at the end of the file blanks just the first line. */
+static void skip_statement(struct cleaner *k)
+{
+	size_t o_save = k->o, first_eol = k->pos;
+	int line_save = k->line, depth = 0;
+	char quote = 0;
+
+	while (first_eol < k->len && k->in[first_eol] != '\n')
+		first_eol++;
+	while (k->pos < k->len) {
+		char c = k->in[k->pos];
+		char prev = k->pos > 0 ? k->in[k->pos - 1] : '\n';
+
+		if (c == '\n') {
+			quote = 0;
+			if (depth == 0)
+				return;
+			put(k, c);
+			k->line++;
+		} else if (quote != 0) {
+			if (c == '\\' && k->pos + 1 < k->len && k->in[k->pos + 1] != '\n')
+				k->pos++;
+			else if (c == quote)
+				quote = 0;
+		} else if (c == '"' || c == '\'') {
+			quote = c;
+		} else if (c == '#' && (is_blank(prev) || prev == '\n')) {
+			skip_comment(k);
+			continue;
+		} else if (c == '(' || c == '[' || c == '{') {
+			depth++;
+		} else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+		k->pos++;
+	}
+	if (depth > 0) {
+		k->pos = first_eol;
+		k->o = o_save;
+		k->line = line_save;
+	}
+}
+
+/* An unquoted value of ours, up to the end of the line or a " #". */
+static void quote_bare_value(struct cleaner *k)
+{
+	size_t start = k->pos, end;
+
+	while (k->pos < k->len && k->in[k->pos] != '\n' &&
+	       !(k->in[k->pos] == '#' && (k->pos == start || is_blank(k->in[k->pos - 1]))))
+		k->pos++;
+	end = k->pos;
+	skip_comment(k);
+	while (end > start && is_blank(k->in[end - 1]))
+		end--;
+	put(k, '"');
+	for (size_t i = start; i < end; i++) {
+		char c = k->in[i];
+		/* libconfuse reads \, \" and \$ (no ${VAR} expansion) as the char */
+		if (c == '\\' || c == '"' || c == '$')
+			put(k, '\\');
+		put(k, c);
+	}
+	put(k, '"');
+}
+
+static bool is_our_key(const cfg_opt_t *opts, const char *key, size_t len)
+{
+	for (const cfg_opt_t *o = opts; o->name != NULL; o++)
+		if (o->name[0] != '_' && strlen(o->name) == len && strncmp(o->name, key, len) == 0)
+			return true;
+	return false;
+}
+
+/* The cleaned copy of `text` (caller frees), or NULL with "line: why". */
+static char *clean_config(const char *text, size_t len, const cfg_opt_t *opts, char *why,
+			  size_t whylen)
+{
+	struct cleaner k = { text, len, 0, 1, NULL, 0 };
+
+	/* Quoting a bare value adds at most a backslash per byte, and two
+	 * quotes per statement of at least two bytes. */
+	k.out = malloc(3 * len + 4);
+	if (k.out == NULL) {
+		snprintf(why, whylen, "1: out of memory");
+		return NULL;
+	}
+	while (k.pos < k.len) {
+		size_t key, keylen;
+		char c = text[k.pos];
+
+		if (is_blank(c)) {
+			k.pos++;
+			continue;
+		}
+		if (c == '\n') {
+			put(&k, c);
+			k.line++;
+			k.pos++;
+			continue;
+		}
+		if (c == '#') {
+			skip_comment(&k);
+			continue;
+		}
+		if (len - k.pos > 7 && strncmp(text + k.pos, "export", 6) == 0 &&
+		    is_blank(text[k.pos + 6])) {
+			k.pos += 7;
+			continue;
+		}
+		key = k.pos;
+		while (k.pos < k.len && is_key_char(text[k.pos]))
+			k.pos++;
+		keylen = k.pos - key;
+		while (k.pos < k.len && is_blank(text[k.pos]))
+			k.pos++;
+		if (keylen == 0 || !is_our_key(opts, text + key, keylen) || k.pos >= k.len ||
+		    text[k.pos] != '=') {
+			if (keylen > 0 && is_our_key(opts, text + key, keylen)) {
+				/* ours but not key=value: let libconfuse say what is wrong */
+				memcpy(k.out + k.o, text + key, k.pos - key);
+				k.o += k.pos - key;
+				while (k.pos < k.len && text[k.pos] != '\n')
+					put(&k, text[k.pos++]);
+				continue;
+			}
+			skip_statement(&k);
+			continue;
+		}
+		memcpy(k.out + k.o, text + key, keylen);
+		k.o += keylen;
+		put(&k, '=');
+		k.pos++;
+		while (k.pos < k.len && is_blank(text[k.pos]))
+			k.pos++;
+		if (k.pos < k.len && (text[k.pos] == '"' || text[k.pos] == '\'')) {
+			/* quoted: as is (an unclosed quote is libconfuse's to report) */
+			copy_quoted(&k);
+			/* then only a comment may follow; anything else is left for
+			 * libconfuse to complain about */
+			while (k.pos < k.len && is_blank(text[k.pos]))
+				k.pos++;
+			if (k.pos < k.len && text[k.pos] == '#')
+				skip_comment(&k);
+			else
+				while (k.pos < k.len && text[k.pos] != '\n')
+					put(&k, text[k.pos++]);
+		} else {
+			quote_bare_value(&k);
+		}
+	}
+	k.out[k.o] = '\0';
+	return k.out;
+}
+
+/* Read the whole file (`size` from stat); NULL with cfg->error set. */
+static char *read_config_file(struct lqos_config *cfg, const char *path, off_t size,
+			      size_t *len)
+{
+	FILE *f;
+	char *buf;
+	size_t cap;
+
+	if (size > CONFIG_MAX_BYTES) {
+		snprintf(cfg->error, sizeof(cfg->error),
+			 "%s: larger than 1 MiB; is it the right file?", path);
+		return NULL;
+	}
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s: cannot be read by this process (%s)",
+			 path, strerror(errno));
+		return NULL;
+	}
+	cap = (size_t)size + 1; /* +1 notices a file that grew meanwhile */
+	buf = malloc(cap + 1);
+	if (buf == NULL) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s: out of memory", path);
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(buf, 1, cap, f);
+	if (ferror(f) || *len == cap || memchr(buf, '\0', *len) != NULL) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path,
+			 ferror(f) ? "read error"
+			 : *len == cap ? "changed while being read; try again"
+			 : "contains NUL bytes; it is not a text file");
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[*len] = '\0';
+	return buf;
 }
 
 int lqos_config_load(struct lqos_config *cfg, const char *path)
@@ -183,6 +459,10 @@ int lqos_config_load(struct lqos_config *cfg, const char *path)
 	struct stat st;
 	int rc = 0;
 	int parsed;
+	char *text = NULL, *clean = NULL;
+	size_t len = 0;
+	bool file_sets_webhook_url = false, file_sets_webhook_secret = false;
+	bool file_sets_api_key = false;
 
 	set_defaults(cfg, path);
 	if (stat(path, &st) != 0) {
@@ -223,14 +503,27 @@ int lqos_config_load(struct lqos_config *cfg, const char *path)
 	cfg_set_validate_func(c, "central_telemetry_url", validate_url);
 	cfg_set_validate_func(c, "trusted_proxies", validate_proxies);
 
-	parsed = cfg_parse(c, path);
+	text = read_config_file(cfg, path, st.st_size, &len);
+	if (text != NULL) {
+		char line[64];
+		clean = clean_config(text, len, opts, line, sizeof(line));
+		if (clean == NULL)
+			snprintf(cfg->error, sizeof(cfg->error), "%s:%s", path, line);
+	}
+	parsed = clean != NULL ? cfg_parse_buf(c, clean) : CFG_PARSE_ERROR;
 	error_sink = NULL;
+	free(text);
+	free(clean);
 	if (parsed != CFG_SUCCESS) {
 		if (cfg->error[0] == '\0')
 			snprintf(cfg->error, sizeof(cfg->error), "%s: cannot be parsed", path);
 		rc = -1;
 		goto env;
 	}
+	/* A key the file sets, even to "", is not taken from the environment. */
+	file_sets_webhook_url = file_sets(c, "webhook_url");
+	file_sets_webhook_secret = file_sets(c, "webhook_secret");
+	file_sets_api_key = file_sets(c, "telemetry_api_key");
 
 	cfg->sponsor_name = dup_or_null(cfg_getstr(c, "sponsor_name"));
 	cfg->sponsor_url = dup_or_null(cfg_getstr(c, "sponsor_url"));
@@ -266,9 +559,12 @@ env:
 			cfg->server_name = strdup(host);
 		}
 	}
-	apply_env_fallback(&cfg->webhook_url, "LIBREQOS_WEBHOOK_URL");
-	apply_env_fallback(&cfg->webhook_secret, "LIBREQOS_WEBHOOK_SECRET");
-	apply_env_fallback(&cfg->telemetry_api_key, "LIBREQOS_TELEMETRY_API_KEY");
+	if (!file_sets_webhook_url)
+		apply_env_fallback(&cfg->webhook_url, "LIBREQOS_WEBHOOK_URL");
+	if (!file_sets_webhook_secret)
+		apply_env_fallback(&cfg->webhook_secret, "LIBREQOS_WEBHOOK_SECRET");
+	if (!file_sets_api_key)
+		apply_env_fallback(&cfg->telemetry_api_key, "LIBREQOS_TELEMETRY_API_KEY");
 	if (c != NULL)
 		cfg_free(c);
 	return rc;

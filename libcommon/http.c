@@ -218,12 +218,22 @@ int lqos_respond_error(FILE *out, int status, const char *extra_headers,
 {
 	char msg[1024];
 	va_list ap;
+	json_t *text;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A message quoting request bytes, or cut by the buffer inside a
+	 * character, is not UTF-8: Jansson refuses it, so clean it rather
+	 * than lose it. */
+	text = json_string(msg);
+	if (text == NULL) {
+		char *clean = lqos_text_clean(msg, sizeof(msg));
+		text = clean ? json_string(clean) : NULL;
+		free(clean);
+	}
 	return lqos_respond_json(out, status, extra_headers,
-				 json_pack("{s:b, s:s}", "success", 0, "error", msg));
+				 json_pack("{s:b, s:o}", "success", 0, "error", text));
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */

@@ -7,3 +7,7 @@ EXTRA_DIST += tests/webhook_integration.py
 # lqos-telemetry-check against good and broken installs (issue 5)
 TESTS += tests/operator_check.py
 EXTRA_DIST += tests/operator_check.py
+
+# The CGI programs as plain processes (black box): every endpoint and error
+TESTS += tests/cgi_blackbox.py
+EXTRA_DIST += tests/cgi_blackbox.py
