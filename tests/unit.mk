@@ -42,3 +42,10 @@ tests_check_result_LDADD = $(TEST_LIBS)
 tests_check_store_SOURCES = tests/check_store.c
 tests_check_store_CFLAGS = $(TEST_CFLAGS)
 tests_check_store_LDADD = $(TEST_LIBS)
+
+# Webhooks: payloads, signatures, backoff, outbox (issue 3)
+check_PROGRAMS += tests/check_webhook
+TESTS += tests/check_webhook
+tests_check_webhook_SOURCES = tests/check_webhook.c
+tests_check_webhook_CFLAGS = $(TEST_CFLAGS)
+tests_check_webhook_LDADD = $(TEST_LIBS)
