@@ -16,6 +16,7 @@ the built programs are missing.
 """
 import base64
 import concurrent.futures
+import email.utils
 import fcntl
 import hashlib
 import hmac
@@ -337,9 +338,11 @@ def numbers_equal(a, b):
 def scenario_signatures_and_payload(base):
     rcv = Receiver()
     try:
-        secret = "guide-shared-secret/+=with symbols"
+        # Non-ASCII in the secret and the User-Agent: the guide's function
+        # encodes both as UTF-8, so the server must sign those bytes.
+        secret = "guide-shared-secret/+=with symbols ë-ключ"
         sc = Scenario(base, "sig", rcv, webhook_secret=secret)
-        ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) itest-signature"
+        ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) itest-signature Ünïcödé 日本語 \"q\""
         single = sc.submit(fixture("native_single.json"), ip="198.51.100.23", ua=ua)
         house = sc.submit(fixture("native_household.json"), ip="2001:db8::23", ua=ua)
         orig = sc.submit(fixture("original_household.json"), ip="198.51.100.24", ua=None)
@@ -507,6 +510,18 @@ def scenario_retries_and_backoff(base):
         sc.flush(now=t0 + 121)
         check("429: retried at +121 s", len(rcv.got(since=mark)) == 2
               and outbox_row(sc.db, tid)["state"] == "delivered")
+
+        # Retry-After as an HTTP date (RFC 9110 allows both forms).
+        rcv.script["/hook"] = ["429"]
+        rcv.retry_after = email.utils.formatdate(time.time() + 300, usegmt=True)
+        tid = sc.submit()
+        t0 = int(time.time())
+        sc.flush(now=t0)
+        row = outbox_row(sc.db, tid)
+        check("429: Retry-After HTTP date honoured", t0 + 290 <= row["next_attempt_at"] <= t0 + 301,
+              f"{row['next_attempt_at'] - t0} for {rcv.retry_after}")
+        sc.flush(now=t0 + 301)
+        check("429: retried after the date", outbox_row(sc.db, tid)["state"] == "delivered")
 
         # 503 with an absurd Retry-After is capped at an hour.
         rcv.script["/hook"] = ["503"]
@@ -839,6 +854,19 @@ def wait_until(pred, timeout, step=0.1):
     return pred()
 
 
+def state_holders(folder):
+    """Processes (that we may inspect) with a file of `folder` open."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith(folder + "/") for fd in fds):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
 def apache_available():
     have = any(os.access(b, os.X_OK) for b in ("/usr/sbin/apache2", "/usr/sbin/httpd"))
     mods = any(os.path.isfile(os.path.join(d, "mod_cgid.so"))
@@ -863,6 +891,7 @@ def scenario_apache(base):
     rcv.slow_seconds = 10
     rcv.modes["/err"] = "500"
     port = free_port()
+    state = os.path.join(rundir, "state")
     errlog = os.path.join(rundir, "logs", "error.log")
     body = fixture("native_single.json")
     hdrs = {"Content-Type": "application/json", "User-Agent": "itest-apache/1"}
@@ -917,6 +946,27 @@ def scenario_apache(base):
               wait_until(lambda: f"ISP telemetry: local storage + webhook to {rcv.url('/fast')}"
                          in read_file(errlog), 3), read_file(errlog)[-600:])
 
+        # Many customers at once: every result still arrives promptly (one
+        # flusher holds the lock, the others' events are picked up by it).
+        t = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as ex:
+            burst = list(ex.map(lambda i: http_request(port, "POST", "/api/telemetry", body, hdrs),
+                                range(32)))
+        burst_ids = {(d or {}).get("test_id") for _, _, d in burst}
+        check("apache: burst stored", all(st == 200 for st, _, _ in burst) and len(burst_ids) == 32
+              and None not in burst_ids, str([st for st, _, _ in burst]))
+
+        def burst_arrived(reqs):
+            return burst_ids <= {r["headers"].get("webhook-id") for r in reqs}
+        check("apache: burst of 32 all delivered within seconds", rcv.wait_for(burst_arrived, 10),
+              f"{len(burst_ids - {r['headers'].get('webhook-id') for r in rcv.got()})} missing")
+        print(f"apache: 32 concurrent results all at the portal after {time.monotonic() - t:.2f} s",
+              flush=True)
+        # A running flusher keeps the config it started with: let the
+        # burst's flushers finish before the next change of webhook_url.
+        check("apache: prompt flushers all exit", wait_until(lambda: not state_holders(state), 15, 0.2),
+              str(state_holders(state)))
+
         # The portal errors: the prompt path logs it with the test id.
         keys["webhook_url"] = rcv.url("/err")
         write_conf(conf, **keys)
@@ -941,19 +991,18 @@ def scenario_apache(base):
                                                        "oldest_pending_age_seconds", "last_error",
                                                        "last_error_at", "last_delivery_at"))
               and "central" in wq, raw[:500])
-        check("apache: stats counts", wq.get("webhook", {}).get("delivered") == 2
+        check("apache: stats counts", wq.get("webhook", {}).get("delivered") == 2 + 32
               and wq.get("webhook", {}).get("pending") == 1, str(wq))
         check("apache: stats never shows the secret", secret.encode() not in raw)
         check("apache: stats hides the URL password", b"urlpass9137" not in raw, raw[:400])
         rc, out, err, _ = flush(conf, args=["--status"])
         check("apache: --status prints the queue", rc == 0 and re.search(r"pending 1\b", out)
-              and re.search(r"delivered 2\b", out) and re.search(r"failed 0\b", out), out + err)
+              and re.search(r"delivered 34\b", out) and re.search(r"failed 0\b", out), out + err)
         check("apache: --status hides secrets", secret not in out and "urlpass9137" not in out, out)
 
         if os.geteuid() == 0:
             # As root against the www-data database: files stay www-data's.
             www = pwd.getpwnam("www-data")
-            state = os.path.join(rundir, "state")
             lock = keys["database_path"] + ".flush.lock"
             # Wait for any prompt flusher to finish (it holds the lock).
             def unlocked():
@@ -967,20 +1016,8 @@ def scenario_apache(base):
                     except OSError:
                         return False
             wait_until(unlocked, 20)
-
-            def holders():
-                """Processes with a file of the state folder open."""
-                found = []
-                for pid in filter(str.isdigit, os.listdir("/proc")):
-                    try:
-                        fds = os.listdir(f"/proc/{pid}/fd")
-                        if any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith(state + "/") for fd in fds):
-                            found.append(pid)
-                    except OSError:
-                        pass
-                return found
-            idle = wait_until(lambda: not holders(), 20, 0.2)
-            check("root: nobody holds the database before the root run", idle, str(holders()))
+            idle = wait_until(lambda: not state_holders(state), 20, 0.2)
+            check("root: nobody holds the database before the root run", idle, str(state_holders(state)))
             # Let the root run create the lock and shared-memory files
             # itself (both are rebuilt; the WAL with its data stays).
             for extra in (lock, keys["database_path"] + "-shm"):
