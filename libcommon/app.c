@@ -21,8 +21,44 @@ void lqos_app_init(struct lqos_app *app, FILE *in, FILE *out)
 		app->client_ip[0] = '\0';
 }
 
+/* mod_cgid hands the request body to the program over a socket. A
+ * program that exits with part of it unread makes the kernel reset that
+ * socket, and Apache then loses the answer already written (the client
+ * gets a truncated response or none): every early 4xx on a POST did.
+ * So what the handler left unread is read and dropped, up to a bound. */
+#define DRAIN_MAX (4L * 1024 * 1024)
+
+static void drain_body(struct lqos_app *app)
+{
+	char buf[16384];
+	long len;
+	size_t left;
+
+	if (app->in == NULL)
+		return;
+	if (app->req.content_length == NULL || app->req.content_length[0] == '\0') {
+		/* A chunked body (answered 411): Apache ends it with EOF. */
+		if (app->req.transfer_encoding == NULL || app->req.body != NULL)
+			return;
+		len = DRAIN_MAX;
+	} else if (lqos_parse_long(app->req.content_length, 0, 1L << 40, &len) != 0 ||
+		   (size_t)len <= app->req.body_len) {
+		return;
+	}
+	left = (size_t)len - app->req.body_len;
+	if (left > (size_t)DRAIN_MAX)
+		left = (size_t)DRAIN_MAX;
+	while (left > 0) {
+		size_t n = fread(buf, 1, left < sizeof(buf) ? left : sizeof(buf), app->in);
+		if (n == 0)
+			break;
+		left -= n;
+	}
+}
+
 void lqos_app_free(struct lqos_app *app)
 {
+	drain_body(app);
 	if (app->db != NULL)
 		lqos_store_close(app->db);
 	app->db = NULL;

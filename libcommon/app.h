@@ -28,7 +28,9 @@ struct lqos_app {
  * and line) to stderr. Always succeeds; check app->config_ok. */
 void lqos_app_init(struct lqos_app *app, FILE *in, FILE *out);
 
-/* Close the database and free everything the app owns. */
+/* Read and drop any request body the handler left unread (so Apache
+ * does not lose the response), close the database and free everything
+ * the app owns. */
 void lqos_app_free(struct lqos_app *app);
 
 /* The method gate: true when REQUEST_METHOD is one of `allowed`

@@ -28,6 +28,7 @@ void lqos_request_from_env(struct lqos_request *req)
 		req->authorization = env_or_null("REDIRECT_HTTP_AUTHORIZATION");
 	req->x_api_key = env_or_null("HTTP_X_API_KEY");
 	req->x_forwarded_for = env_or_null("HTTP_X_FORWARDED_FOR");
+	req->transfer_encoding = env_or_null("HTTP_TRANSFER_ENCODING");
 }
 
 void lqos_request_free(struct lqos_request *req)

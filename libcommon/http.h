@@ -23,6 +23,7 @@ struct lqos_request {
 	const char *authorization;
 	const char *x_api_key;
 	const char *x_forwarded_for;
+	const char *transfer_encoding; /* a body without Content-Length */
 	/* Owned: filled by lqos_request_read_body(), freed by
 	 * lqos_request_free(). NUL-terminated for convenience. */
 	char *body;

@@ -141,21 +141,41 @@ fail_read:
 	return -1;
 }
 
-static int ensure_wal(sqlite3 *db)
+static int try_wal(sqlite3 *db)
 {
 	sqlite3_stmt *st;
 	int is_wal = 0;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
 		const unsigned char *mode = sqlite3_column_text(st, 0);
 		is_wal = mode != NULL && strcmp((const char *)mode, "wal") == 0;
+		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
-	if (is_wal)
-		return 0;
-	return exec_sql(db, "PRAGMA journal_mode = WAL") == SQLITE_OK ? 0 : -1;
+	if (rc != SQLITE_OK || is_wal)
+		return rc;
+	return exec_sql(db, "PRAGMA journal_mode = WAL");
+}
+
+/* When the first requests on a new file switch it to WAL at once, SQLite
+ * answers all but one SQLITE_BUSY straight away (waiting could deadlock,
+ * so the busy handler is not called): retry for up to the busy timeout. */
+static int ensure_wal(sqlite3 *db)
+{
+	for (int waited = 0;; waited += 10) {
+		int rc = try_wal(db);
+
+		if (rc == SQLITE_OK)
+			return 0;
+		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) ||
+		    waited >= BUSY_TIMEOUT_MS)
+			return -1;
+		sqlite3_sleep(10);
+	}
 }
 
 sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen)

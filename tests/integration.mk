@@ -11,3 +11,9 @@ EXTRA_DIST += tests/operator_check.py
 # The CGI programs as plain processes (black box): every endpoint and error
 TESTS += tests/cgi_blackbox.py
 EXTRA_DIST += tests/cgi_blackbox.py
+
+# Through a real Apache with mod_cgid: every endpoint and error status, the
+# guide's curl | jq examples, log lines, retention, 64 concurrent submitters,
+# and the shared-hosting .htaccess variant
+TESTS += tests/apache_integration.py
+EXTRA_DIST += tests/apache_integration.py
