@@ -223,14 +223,14 @@ class Server:
 
     def start(self):
         self.port = free_port()
-        out = subprocess.run([PRIVATE_APACHE, "start", self.rundir, str(self.port), BUILDDIR, SRCDIR],
+        out = subprocess.run(["sh", PRIVATE_APACHE, "start", self.rundir, str(self.port), BUILDDIR, SRCDIR],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, text=True)
         if out.returncode != 0:
             raise RuntimeError("private-apache start failed: " + out.stderr)
         return out.stdout.strip()
 
     def stop(self):
-        subprocess.run([PRIVATE_APACHE, "stop", self.rundir], timeout=60)
+        subprocess.run(["sh", PRIVATE_APACHE, "stop", self.rundir], timeout=60)
 
     def db(self, name):
         return os.path.join(self.state, name + ".db")
