@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store.h"
+
 char *lqos_csv_field(const char *text)
 {
 	size_t len = strlen(text);
@@ -79,6 +81,13 @@ int lqos_respond_csv(FILE *out, json_t *rows, const char *filename)
 		json_object_foreach(first, key, value) {
 			fprintf(out, "%s%s", n++ ? "," : "", key);
 		}
+		fputs("\r\n", out);
+	} else {
+		/* No rows: still the header, so that an empty export opens as a
+		 * table with its columns. */
+		for (const char *p = LQOS_STORE_ROW_COLUMNS; *p; p++)
+			if (*p != ' ')
+				fputc(*p, out);
 		fputs("\r\n", out);
 	}
 	json_array_foreach(rows, i, first) {

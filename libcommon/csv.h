@@ -9,7 +9,8 @@
 /* Write `rows` (an array of flat objects with the same keys) as a CSV
  * response: a header row, CRLF line ends, fields quoted when needed, and
  * text that a spreadsheet would run as a formula (= + - @ tab CR first)
- * prefixed with a quote. `filename` names the download. Returns 200. */
+ * prefixed with a quote. `filename` names the download. With no rows the
+ * header is the support API's columns (LQOS_STORE_ROW_COLUMNS). Returns 200. */
 int lqos_respond_csv(FILE *out, json_t *rows, const char *filename);
 
 /* One CSV field for a text value, into a new malloc'd string. */

@@ -76,6 +76,7 @@ int lqos_cidr_parse(const char *text, struct lqos_cidr *out)
 	char buf[LQOS_IP_STRLEN + 8];
 	char *slash;
 	unsigned max;
+	bool mapped;
 
 	if (text == NULL || strlen(text) >= sizeof(buf))
 		return -1;
@@ -85,11 +86,19 @@ int lqos_cidr_parse(const char *text, struct lqos_cidr *out)
 		*slash = '\0';
 	if (ip_parse(buf, &out->family, out->addr) != 0)
 		return -1;
-	max = out->family == AF_INET ? 32 : 128;
+	/* An IPv4-mapped prefix (::ffff:192.0.2.0/120) counts its length in
+	 * IPv6 bits: keep it as the IPv4 prefix it covers (/24). Shorter than
+	 * /96 it would reach beyond the mapped range. */
+	mapped = out->family == AF_INET && strchr(buf, ':') != NULL;
+	max = out->family == AF_INET && !mapped ? 32 : 128;
 	if (slash == NULL) {
-		out->prefix = max;
+		out->prefix = out->family == AF_INET ? 32 : 128;
 	} else if (parse_prefix(slash + 1, max, &out->prefix) != 0) {
 		return -1;
+	} else if (mapped) {
+		if (out->prefix < 96)
+			return -1;
+		out->prefix -= 96;
 	}
 	for (unsigned bit = out->prefix; bit < 128; bit++)
 		out->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));

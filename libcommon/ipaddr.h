@@ -20,6 +20,8 @@ struct lqos_cidr {
 int lqos_ip_canonical(const char *text, char out[LQOS_IP_STRLEN]);
 
 /* Parse "addr" or "addr/prefix" into `out` (host bits are masked off).
+ * An IPv4-mapped prefix becomes the IPv4 prefix it covers
+ * (::ffff:192.0.2.0/120 is 192.0.2.0/24; below /96 it is invalid).
  * Returns 0, or -1 when invalid. */
 int lqos_cidr_parse(const char *text, struct lqos_cidr *out);
 

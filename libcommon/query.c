@@ -196,15 +196,18 @@ int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_
 	found = lqos_query_get(query, "since", value, sizeof(value));
 	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, f->since) != 0)) {
 		snprintf(why, whylen, "parameter 'since' must be an ISO-8601 date or time, "
-			 "e.g. 2025-06-12 or 2025-06-12T12:00:00Z");
+			 "e.g. 2025-06-12 or 2025-06-12T12:00:00Z (in a URL write + as %%2B)");
 		return -1;
 	}
 	found = lqos_query_get(query, "until", value, sizeof(value));
 	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, f->until) != 0)) {
 		snprintf(why, whylen, "parameter 'until' must be an ISO-8601 date or time, "
-			 "e.g. 2025-06-19 or 2025-06-19T12:00:00Z");
+			 "e.g. 2025-06-19 or 2025-06-19T12:00:00Z (in a URL write + as %%2B)");
 		return -1;
 	}
+	/* A bare date ends with its day: until=2025-06-19 keeps the 19th. */
+	if (found == 1 && strlen(value) == 10)
+		memcpy(f->until + 10, "T23:59:59.999Z", sizeof("T23:59:59.999Z"));
 	if (f->since[0] && f->until[0] && strcmp(f->since, f->until) > 0) {
 		snprintf(why, whylen, "parameter 'since' is after 'until'");
 		return -1;

@@ -26,8 +26,10 @@ struct lqos_filter {
 	bool csv;                    /* format=csv */
 };
 
-/* Parse grade=, test_type=, since=, until= and format= from `query`.
- * Returns 0, or -1 with a message naming the parameter in `why`. */
+/* Parse grade=, test_type=, since=, until= and format= from `query`
+ * (since and until are inclusive; a bare date in until means the end of
+ * that day, UTC). Returns 0, or -1 with a message naming the parameter in
+ * `why`. */
 int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_t whylen);
 
 /* Restrict to one address or a CIDR prefix ("203.0.113.0/24",

@@ -17,3 +17,12 @@ EXTRA_DIST += tests/cgi_blackbox.py
 # and the shared-hosting .htaccess variant
 TESTS += tests/apache_integration.py
 EXTRA_DIST += tests/apache_integration.py
+
+# Support API additions through a real Apache: grade/test_type/since/until
+# filters, customer prefixes, CSV export, /test/<id>, /metrics (issue 5)
+TESTS += tests/support_api.py
+EXTRA_DIST += tests/support_api.py tests/support_seed.py
+
+# The support dashboard (htdocs/support/) in headless Chromium (issue 5)
+TESTS += tests/support_dashboard.py
+EXTRA_DIST += tests/support_dashboard.py tests/browser/support-dashboard.mjs
