@@ -172,6 +172,19 @@ int lqos_query_get(const char *query, const char *name, char *out, size_t outlen
 	return 0;
 }
 
+int lqos_respond_tests(FILE *out, const char *head, const char *rows, size_t rows_len)
+{
+	fputs("Status: 200 OK\r\n"
+	      "Content-Type: application/json; charset=utf-8\r\n"
+	      "Cache-Control: no-store\r\n"
+	      "X-Content-Type-Options: nosniff\r\n\r\n", out);
+	fprintf(out, "{\n  %s,\n  \"tests\": [", head);
+	fwrite(rows, 1, rows_len, out);
+	fputs(rows_len ? "\n  ]\n}\n" : "]\n}\n", out);
+	fflush(out);
+	return 200;
+}
+
 const char *lqos_status_text(int status)
 {
 	switch (status) {

@@ -63,6 +63,11 @@ int lqos_respond_json(FILE *out, int status, const char *extra_headers, json_t *
 int lqos_respond_error(FILE *out, int status, const char *extra_headers,
 		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* A 200 whose JSON body is `head` (members, e.g. "\"success\": true,
+ * \"limit\": 5"), then "tests": [ `rows` ] — rows already written as
+ * JSON objects by lqos_rows_write(). Returns 200. */
+int lqos_respond_tests(FILE *out, const char *head, const char *rows, size_t rows_len);
+
 /* Reason phrase for a status code. */
 const char *lqos_status_text(int status);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "rows.h"
 #include "store.h"
 
 size_t lqos_ip_blob(const char *ip, uint8_t out[LQOS_IP_BLOB_MAX])
@@ -261,34 +262,60 @@ static void bind_filter(sqlite3_stmt *st, const struct lqos_filter *f)
 	}
 }
 
-json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, long *total,
-			 char *why, size_t whylen)
+/* Count the matching rows into *total and prepare the page of them. */
+static sqlite3_stmt *prepare_page(sqlite3 *db, const struct lqos_filter *f, long limit,
+				  long *total)
 {
 	char where[512], sql[1536];
 	sqlite3_stmt *st = NULL;
-	json_t *rows;
 
 	build_where(f, where, sizeof(where));
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM test_results%s", where);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto fail;
+		return NULL;
 	bind_filter(st, f);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto fail;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
 	*total = (long)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	snprintf(sql, sizeof(sql), "SELECT " LQOS_STORE_ROW_COLUMNS
 		 " FROM test_results%s ORDER BY id DESC LIMIT ?1", where);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto fail;
+		return NULL;
 	bind_filter(st, f);
 	sqlite3_bind_int64(st, 1, limit);
+	return st;
+}
+
+json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, long *total,
+			 char *why, size_t whylen)
+{
+	sqlite3_stmt *st = prepare_page(db, f, limit, total);
+	json_t *rows;
+
+	if (st == NULL) {
+		snprintf(why, whylen, "telemetry database error while reading results: %s",
+			 sqlite3_errmsg(db));
+		return NULL;
+	}
 	rows = lqos_store_rows(db, st, why, whylen);
 	sqlite3_finalize(st);
 	return rows;
-fail:
-	snprintf(why, whylen, "telemetry database error while reading results: %s",
-		 sqlite3_errmsg(db));
+}
+
+long lqos_query_write_tests(sqlite3 *db, const struct lqos_filter *f, long limit, FILE *out,
+			    long *total, char *why, size_t whylen)
+{
+	sqlite3_stmt *st = prepare_page(db, f, limit, total);
+	long n = -1;
+
+	if (st != NULL)
+		n = lqos_rows_write(out, st, "    ");
+	if (n < 0)
+		snprintf(why, whylen, "telemetry database error while reading results: %s",
+			 sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	return NULL;
+	return n;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -53,5 +54,10 @@ int lqos_parse_iso8601(const char *text, char out[32]);
  * matching rows. New JSON array, or NULL with `why`. */
 json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, long *total,
 			 char *why, size_t whylen);
+
+/* The same rows written as JSON objects to `out` (see lqos_rows_write);
+ * returns how many, or -1 with `why`. */
+long lqos_query_write_tests(sqlite3 *db, const struct lqos_filter *f, long limit, FILE *out,
+			    long *total, char *why, size_t whylen);
 
 #endif
