@@ -6,6 +6,7 @@
 const MiB = 1024 * 1024;
 const UPLOAD_MIN = 1 * MiB;
 const UPLOAD_MAX = 64 * MiB; // the sink takes up to 256 MiB a request
+const UPLOAD_SECONDS = 3;
 
 let randomBlock = null;
 
@@ -33,14 +34,18 @@ const cacheBuster = () => `${Date.now().toString(36)}${Math.random().toString(36
 // A set of running transfers that count into shared byte counters and
 // stop together.
 export class LoadSet {
-  constructor(downloadUrl, uploadUrl) {
+  // uploadStartBytes: size of each upload stream's first request, when
+  // the caller already knows roughly how fast uploads go.
+  constructor(downloadUrl, uploadUrl, { uploadStartBytes = UPLOAD_MIN } = {}) {
     this.downloadUrl = downloadUrl;
     this.uploadUrl = uploadUrl;
+    this.uploadStartBytes = Math.min(UPLOAD_MAX, Math.max(UPLOAD_MIN, MiB * Math.round(uploadStartBytes / MiB)));
     this.counters = { down: 0, up: 0 };
     this.running = false;
     this.aborts = new Set();
     this.loops = [];
     this.errors = 0;
+    this.uploads = []; // one record per upload request, see uploadMbps()
   }
 
   start(downStreams, upStreams) {
@@ -86,34 +91,50 @@ export class LoadSet {
   }
 
   async uploadLoop() {
-    let size = UPLOAD_MIN;
+    let size = this.uploadStartBytes;
+    let prevLag = NaN;
+    let prevRate = NaN;
     while (this.running) {
       const started = performance.now();
-      const ok = await this.uploadOnce(size);
+      const record = { start: started, end: NaN, size, done: false, events: [[started, 0]], allSent: NaN, lag: NaN, prevLag, prevRate };
+      this.uploads.push(record);
+      const ok = await this.uploadOnce(size, record);
       if (!ok && this.running) {
         this.errors++;
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
-      // Grow requests until each lasts a second or more, so that the
-      // pause between two requests is a small part of the time.
-      if (performance.now() - started < 1000 && size < UPLOAD_MAX) size *= 2;
+      // Size the next request to last about UPLOAD_SECONDS at the rate
+      // this one reached: between two requests a stream sends nothing for
+      // a round trip (through both queues, when bloated) plus the start of
+      // the sink, so few and long requests keep the link full.
+      const rate = size / Math.max(1, performance.now() - started); // bytes per ms
+      prevLag = record.lag;
+      prevRate = rate;
+      const want = Math.max(2 * size, rate * UPLOAD_SECONDS * 1000);
+      size = Math.min(UPLOAD_MAX, Math.max(UPLOAD_MIN, MiB * Math.round(want / MiB)));
     }
   }
 
-  uploadOnce(size) {
+  uploadOnce(size, record) {
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
       let counted = 0;
       const abort = () => xhr.abort();
       const done = (ok) => {
         this.aborts.delete(abort);
+        record.end = performance.now();
+        record.done = ok;
+        if (ok) record.lag = record.end - (Number.isFinite(record.allSent) ? record.allSent : record.end);
         resolve(ok);
       };
       xhr.open('POST', `${this.uploadUrl}?r=${cacheBuster()}`);
       xhr.upload.onprogress = (e) => {
         this.counters.up += e.loaded - counted;
         counted = e.loaded;
+        const now = performance.now();
+        record.events.push([now, e.loaded]);
+        if (e.loaded >= size && !Number.isFinite(record.allSent)) record.allSent = now;
       };
       xhr.onload = () => {
         if (xhr.status === 200 && counted < size) this.counters.up += size - counted;
@@ -125,6 +146,44 @@ export class LoadSet {
       xhr.send(uploadBlob(size));
     });
   }
+}
+
+// Upload throughput between times a and b (performance.now()), in Mbps.
+//
+// Upload progress events count bytes handed to the operating system,
+// which runs ahead of what the server has received by whatever sits in
+// the socket's send buffer, and that buffer grows with the congestion
+// window: counted that way, an upload that is still speeding up reads
+// high. Each request tells how far ahead it ran: the time from its last
+// byte handed over to the server's answer (its lag). The bytes delivered
+// by time t are taken as the bytes handed over by t - lag. A request still
+// running uses the lag of the stream's previous request, and is never
+// counted faster than that request went (lags grow while a queue fills).
+function handedOverAt(r, t) {
+  const ev = r.events;
+  if (t <= ev[0][0]) return 0;
+  for (let i = 1; i < ev.length; i++) {
+    if (t <= ev[i][0]) {
+      const [t0, v0] = ev[i - 1];
+      const [t1, v1] = ev[i];
+      return t1 > t0 ? v0 + ((v1 - v0) * (t - t0)) / (t1 - t0) : v1;
+    }
+  }
+  return ev[ev.length - 1][1];
+}
+
+function deliveredAt(r, t) {
+  if (r.done && t >= r.end) return r.size;
+  if (r.done) return handedOverAt(r, t - r.lag);
+  const shifted = handedOverAt(r, t - (Number.isFinite(r.prevLag) ? r.prevLag : 0));
+  const paced = Number.isFinite(r.prevRate) ? Math.max(0, t - r.start) * r.prevRate : Infinity;
+  return Math.min(r.size, shifted, paced);
+}
+
+export function uploadMbps(loadSet, a, b) {
+  let bytes = 0;
+  for (const r of loadSet.uploads) bytes += deliveredAt(r, b) - deliveredAt(r, a);
+  return (bytes * 8) / ((b - a) * 1000);
 }
 
 // Records the byte counters every `everyMs` so that live and windowed

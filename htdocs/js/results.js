@@ -31,7 +31,7 @@ const USERS = {
   computer: {
     title: 'Computer · background transfers',
     needs: 'Should get most of the capacity the others leave unused.',
-    line: (m) => `got ${fmt(m.spare_capacity_share_pct, 0)} % of the spare capacity (${fmt(m.throughput_mbps, 1)} Mbit/s)`,
+    line: (m) => `downloaded at ${fmt(m.throughput_mbps, 1)} Mbit/s, ${fmt(m.spare_capacity_share_pct, 0)} % of the spare download capacity`,
   },
 };
 

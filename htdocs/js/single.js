@@ -9,7 +9,7 @@
 //   jitter_ms            mean difference between consecutive probes
 
 import { api } from './api.js';
-import { LoadSet, RateMeter } from './load.js';
+import { LoadSet, RateMeter, uploadMbps } from './load.js';
 import { Prober, RttRecorder } from './probe.js';
 import { jitter, mbps, median, percentile, round, sleep } from './stats.js';
 
@@ -20,13 +20,31 @@ export const SINGLE_PLANS = {
   short: { baseline: 2000, phase: 4000, ramp: 1500, gap: 500 },
 };
 
-// Streams per phase: at most four load connections, so that the probes'
-// connections are always free (see probe.js).
+// Streams per phase. Load requests are credentialed and probes are not,
+// so they use separate connection pools (see probe.js); the load never
+// needs more than the six connections of its own pool. Both directions
+// at once use three streams each: when the downstream queue is bloated,
+// an upload's acknowledgements wait in it, and two cubic flows with that
+// round trip do not fill the upstream within the phase.
 const PHASES = [
   { name: 'download', label: 'Download', down: 4, up: 0 },
   { name: 'upload', label: 'Upload', down: 0, up: 4 },
-  { name: 'bidirectional', label: 'Download and upload', down: 2, up: 2 },
+  { name: 'bidirectional', label: 'Download and upload', down: 3, up: 3 },
 ];
+
+// Throughput in each whole second of a phase (Mbps), for the record.
+function secondBySecond(points, from) {
+  const out = [];
+  let prev = points[0];
+  for (const p of points) {
+    if (p.t - prev.t >= 1000) {
+      out.push({ t: round((p.t - from) / 1000, 1), down: round(mbps(p.down - prev.down, p.t - prev.t), 1),
+        up: round(mbps(p.up - prev.up, p.t - prev.t), 1) });
+      prev = p;
+    }
+  }
+  return out;
+}
 
 export function plannedSeconds(plan) {
   return (plan.baseline + PHASES.length * plan.phase + (PHASES.length - 1) * plan.gap) / 1000;
@@ -69,7 +87,11 @@ export async function runSingleUser(plan, onProgress) {
     for (let i = 0; i < PHASES.length; i++) {
       const p = PHASES[i];
       current = { name: p.name, label: p.label };
-      load = new LoadSet(api('/load/download'), api('/load/upload'));
+      // Upload requests start at the size the upload phase's rate calls
+      // for (see load.js), so that each stream sends without pausing.
+      const upRate = phases.find((x) => x.name === 'upload')?.up_mbps;
+      const uploadStartBytes = upRate > 0 && p.up ? (upRate * 1e6 / 8 / p.up) * 3 : 0;
+      load = new LoadSet(api('/load/download'), api('/load/upload'), { uploadStartBytes });
       meter = new RateMeter(load.counters);
       const start = meter.mark();
       load.start(p.down, p.up);
@@ -79,6 +101,7 @@ export async function runSingleUser(plan, onProgress) {
       const end = meter.mark();
       await load.stop();
       meter.stop();
+      const points = meter.points;
       meter = null;
       phases.push({
         name: p.name,
@@ -86,7 +109,8 @@ export async function runSingleUser(plan, onProgress) {
         rampEnd: rampEnd.t,
         end: end.t,
         down_mbps: mbps(end.down - rampEnd.down, end.t - rampEnd.t),
-        up_mbps: mbps(end.up - rampEnd.up, end.t - rampEnd.t),
+        up_mbps: p.up ? uploadMbps(load, rampEnd.t, end.t) : 0,
+        series: secondBySecond(points, start.t),
         errors: load.errors,
       });
       load = null;
