@@ -26,3 +26,13 @@ EXTRA_DIST += tests/support_api.py tests/support_seed.py
 # The support dashboard (htdocs/support/) in headless Chromium (issue 5)
 TESTS += tests/support_dashboard.py
 EXTRA_DIST += tests/support_dashboard.py tests/browser/support-dashboard.mjs
+
+# The bufferbloat test page in headless Chromium: both modes, desktop and
+# phone; the grades shown are the grades stored; probes never wait behind
+# load in the browser's connection pool
+TESTS += tests/browser_test.py
+# The accuracy harness on the 50 Mbit/s pair (root, netns, tc tbf; else skip)
+TESTS += tests/accuracy.sh
+EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
+	tests/browser/run-test.mjs tests/browser/package.json tests/browser/package-lock.json \
+	bench/accuracy bench/load-endpoints

@@ -354,6 +354,7 @@ export async function runHousehold(plan, onProgress) {
       const r = meter.mark();
       await sleep(plan.capacity - plan.capacityRamp);
       const e = meter.mark();
+      if (dir === 'up') await load.finishUploads(4000);
       await load.stop();
       meter.stop();
       meter = null;

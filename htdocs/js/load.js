@@ -50,8 +50,24 @@ export class LoadSet {
 
   start(downStreams, upStreams) {
     this.running = true;
+    this.uploadsOpen = true;
+    this.uploadLoops = [];
     for (let i = 0; i < downStreams; i++) this.loops.push(this.downloadLoop());
-    for (let i = 0; i < upStreams; i++) this.loops.push(this.uploadLoop());
+    for (let i = 0; i < upStreams; i++) this.uploadLoops.push(this.uploadLoop());
+    this.loops.push(...this.uploadLoops);
+  }
+
+  // Start no new upload request and wait (at most maxMs) for the running
+  // ones to finish, everything else still running: each finished request
+  // then tells exactly how far ahead of the server its progress ran (see
+  // uploadMbps), also for the moment the measurement window closed.
+  async finishUploads(maxMs) {
+    this.uploadsOpen = false;
+    if (!this.uploadLoops?.length) return;
+    let timer;
+    await Promise.race([Promise.allSettled(this.uploadLoops),
+      new Promise((r) => { timer = setTimeout(r, maxMs); })]);
+    clearTimeout(timer);
   }
 
   async stop() {
@@ -94,7 +110,7 @@ export class LoadSet {
     let size = this.uploadStartBytes;
     let prevLag = NaN;
     let prevRate = NaN;
-    while (this.running) {
+    while (this.running && this.uploadsOpen) {
       const started = performance.now();
       const record = { start: started, end: NaN, size, done: false, events: [[started, 0]], allSent: NaN, lag: NaN, prevLag, prevRate };
       this.uploads.push(record);

@@ -16,6 +16,8 @@ import { jitter, mbps, median, percentile, round, sleep } from './stats.js';
 export const SINGLE_PLANS = {
   // About 40 s in all.
   full: { baseline: 5000, phase: 10000, ramp: 3000, gap: 1000 },
+  // (each phase with uploads runs on until its upload requests finish,
+  // usually one to two seconds)
   // Only for automated tests on loopback (?duration=short).
   short: { baseline: 2000, phase: 4000, ramp: 1500, gap: 500 },
 };
@@ -99,6 +101,10 @@ export async function runSingleUser(plan, onProgress) {
       const rampEnd = meter.mark();
       await sleep(plan.phase - plan.ramp);
       const end = meter.mark();
+      if (p.up) {
+        current = { name: p.name, label: `${p.label}: finishing` };
+        await load.finishUploads(4000);
+      }
       await load.stop();
       meter.stop();
       const points = meter.points;

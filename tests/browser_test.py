@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Browser tests: the real page in Debian's headless Chromium against the
+private Apache (both modes, desktop and a 390x844 phone viewport). Each
+run must finish, show the grades POST /api/telemetry returned, store a
+row that GET /api/telemetry/recent serves with the same grades, draw the
+chart, log no console error, and fit the phone's width. A pool check
+proves that latency probes do not wait behind load transfers in the
+browser's connection pool. Screenshots go to BUILDDIR/tests/artifacts/.
+
+Runs use ?duration=short so CI stays fast; the page's default (checked
+here too) is the real ~40 s test."""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import urllib.request
+
+SRCDIR = os.environ.get("LQOS_SRCDIR") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILDDIR = os.environ.get("LQOS_BUILDDIR") or SRCDIR
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "browser"))
+import harness  # noqa: E402
+
+GRADES = {"A+", "A", "B", "C", "D", "F"}
+SINGLE_KEYS = ("overall", "download", "upload", "bidirectional")
+HOUSEHOLD_KEYS = ("overall", "alex", "sarah", "jake", "computer")
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(bool(ok))
+    print("%s: %s%s" % ("PASS" if ok else "FAIL", name, "" if ok else ": %s" % detail), flush=True)
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read().decode())
+
+
+def check_run(base, label, out, mode, phone):
+    keys = SINGLE_KEYS if mode == "single" else HOUSEHOLD_KEYS
+    ok = not out.get("failure") and out.get("state") == "done"
+    check("%s: runs to completion" % label, ok, out.get("failure") or out.get("error") or out.get("state"))
+    if not ok:
+        return
+    check("%s: no console errors" % label, not out["consoleErrors"], out["consoleErrors"])
+    resp = out["response"]
+    body = resp.get("body") or {}
+    grades = body.get("grades") or {}
+    check("%s: server graded and stored it" % label,
+          resp.get("status") == 200 and body.get("stored") is True and body.get("test_id"), resp)
+    check("%s: every grade is a letter" % label, all(grades.get(k) in GRADES for k in keys), grades)
+    shown = out["shown"]
+    check("%s: page shows the server's grades" % label,
+          all(shown["grades"].get(k) == grades.get(k) for k in keys), (shown["grades"], grades))
+    check("%s: storage note names the IP and the test id" % label,
+          shown["storageNote"] and "127.0.0.1" in shown["storageNote"] and shown["testId"] == body.get("test_id"),
+          shown["storageNote"])
+    check("%s: chart and explanations drawn" % label, shown["hasChart"] and shown["hasMeanings"], shown)
+    check("%s: sponsor branding shown" % label, out.get("sponsorText") and "Example Fibre" in out["sponsorText"],
+          out.get("sponsorText"))
+    live = out.get("liveDuringLoad") or {}
+    check("%s: live throughput and latency shown under load" % label,
+          (live.get("down", "–") != "–" or live.get("up", "–") != "–") and live.get("latency", "–") != "–", live)
+    if phone:
+        check("%s: fits the phone's width" % label, shown["scrollWidth"] <= shown["innerWidth"] + 1,
+              (shown["scrollWidth"], shown["innerWidth"]))
+
+    p = out["payload"]
+    if mode == "single":
+        sane = p["baseline_latency_ms"] > 0 and all(
+            p[ph]["throughput_mbps"] > 10 and p[ph]["latency_p50_ms"] > 0 and
+            p[ph]["latency_p90_ms"] >= p[ph]["latency_p50_ms"] for ph in ("download", "upload", "bidirectional"))
+        check("%s: measured every phase" % label, sane, p)
+        # Probes sent while load ran must not have waited for a connection.
+        loaded = [ph for ph in out["detail"]["phases"] if ph["name"] != "baseline"]
+        queued = [pr["queued"] for pr in out["detail"]["probes"]
+                  if pr.get("queued") is not None and any(ph["start"] <= pr["t"] < ph["end"] for ph in loaded)]
+        queued = [q for q in queued if q == q]
+        check("%s: probes under load never queued for a connection" % label,
+              len(queued) > 10 and max(queued) < 50, "max %.1f ms of %d" % (max(queued) if queued else -1, len(queued)))
+    else:
+        sane = p["download_mbps"] > 10 and p["upload_mbps"] > 10 and p["jake"]["stalls"] >= 0 and \
+            0 <= p["computer"]["spare_capacity_share_pct"] <= 100
+        check("%s: measured capacity and all four users" % label, sane, p)
+
+    recent = get_json(base + "api/telemetry/recent?limit=50")
+    rows = [t for t in recent.get("tests", []) if t.get("test_id") == body.get("test_id")]
+    check("%s: row in /api/telemetry/recent" % label, len(rows) == 1, body.get("test_id"))
+    if rows:
+        row = rows[0]
+        col = {k: ("overall_grade" if k == "overall" else "%s_grade" % k) for k in keys}
+        same = all(row.get(col[k]) == grades.get(k) for k in keys)
+        score = "single_user_score" if mode == "single" else "household_score"
+        check("%s: stored grades equal the page's" % label,
+              same and row.get(score) == grades.get(score) and row.get("test_type") == p["test_type"],
+              (row, grades))
+
+
+def pool_check(base, deps):
+    out = harness.run_page(deps, base, mode="poolcheck", timeout=60)
+    ok = not out.get("failure")
+    check("pool check: ran", ok, out.get("failure"))
+    if not ok:
+        return
+    planned = out["plannedSeconds"]
+    check("default single-user test lasts about 40 s", 35 <= planned["single"] <= 45, planned)
+    check("default household test lasts about 30 s after its capacity estimate",
+          35 <= planned["household"] <= 50, planned)
+    omit = [s["queued"] for s in out["omit"]["samples"] if s["ok"] and s["queued"] == s["queued"]]
+    cred = [s["queued"] for s in out["credentialed"]["samples"]]
+    check("pool check: uncredentialed probes answered beside 6 downloads",
+          len(omit) == len(out["omit"]["samples"]) and max(omit) < 50,
+          "queued %s" % [round(q, 1) for q in omit])
+    # The control: the same probes with credentials share the downloads'
+    # pool and wait (or time out); this shows the check can fail.
+    check("pool check: credentialed probes (control) do wait",
+          statistics.median(cred) > 10 * max(1.0, statistics.median(omit)),
+          "control queued %s" % [round(q, 1) for q in cred])
+    check("pool check: load kept running", out["omit"]["loadBytes"] > 1e6, out["omit"]["loadBytes"])
+
+
+def main():
+    if os.environ.get("LQOS_QUICK") == "1":
+        print("SKIP: browser tests (LQOS_QUICK=1)")
+        return 77
+    missing = harness.missing_tools()
+    if missing:
+        print("SKIP: browser tests need %s (scripts/install-deps installs them)" % ", ".join(missing))
+        return 77
+    if not os.path.exists(os.path.join(BUILDDIR, "htdocs", "load", "download.bin")) and \
+            not os.path.exists(os.path.join(SRCDIR, "htdocs", "load", "download.bin")):
+        print("FAIL: htdocs/load/download.bin was not built")
+        print("RESULT: 0 passed, 1 failed")
+        return 1
+    try:
+        deps = harness.ensure_deps(BUILDDIR)
+    except (subprocess.CalledProcessError, OSError) as e:
+        print("SKIP: cannot install playwright-core from npm: %s" % e)
+        return 77
+    artifacts = os.path.join(BUILDDIR, "tests", "artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    rundir = os.path.join(BUILDDIR, "tests", "browser-run")
+    shutil.rmtree(rundir, ignore_errors=True)
+    port = harness.free_port()
+    harness.start_apache(SRCDIR, BUILDDIR, rundir, port, [
+        'sponsor_name="Example Fibre"', 'sponsor_url="https://example.net/"', 'sponsor_city="Springfield"',
+        "max_tests_per_ip_per_hour=0"])
+    base = "http://127.0.0.1:%d/" % port
+    try:
+        pool_check(base, deps)
+        for mode in ("single", "household"):
+            for viewport in ("desktop", "phone"):
+                label = "%s/%s" % (mode, viewport)
+                out = harness.run_page(deps, base + "?duration=short", mode=mode, viewport=viewport,
+                                       screenshots=os.path.join(artifacts, "browser-%s-%s" % (mode, viewport)),
+                                       timeout=120)
+                check_run(base, label, out, mode, viewport == "phone")
+    finally:
+        harness.stop_apache(SRCDIR, rundir)
+    failed = results.count(False)
+    print("RESULT: %d passed, %d failed" % (results.count(True), failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
