@@ -33,7 +33,10 @@ const char *lqos_config_default_path(void)
 	return LQOS_DEFAULT_CONF;
 }
 
-/* Keep the first libconfuse error with its file and line. */
+/* Keep the first libconfuse error with its file and line. The format
+ * comes from libconfuse, hence the attribute. */
+static void config_error_cb(cfg_t *c, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static void config_error_cb(cfg_t *c, const char *fmt, va_list ap)
 {
 	struct lqos_config *cfg = error_sink;
