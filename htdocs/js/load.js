@@ -170,11 +170,13 @@ export class LoadSet {
 // which runs ahead of what the server has received by whatever sits in
 // the socket's send buffer, and that buffer grows with the congestion
 // window: counted that way, an upload that is still speeding up reads
-// high. Each request tells how far ahead it ran: the time from its last
-// byte handed over to the server's answer (its lag). The bytes delivered
-// by time t are taken as the bytes handed over by t - lag. A request still
-// running uses the lag of the stream's previous request, and is never
-// counted faster than that request went (lags grow while a queue fills).
+// high. So the graded figure counts what the server confirmed: a finished
+// request's bytes spread evenly over its life (a stream's requests follow
+// each other, so they tile the time; phases let running requests finish
+// before counting, see finishUploads). A request that never finished is
+// counted from its progress, shifted by the previous request's lag (last
+// byte handed over to the server's answer) and never faster than the
+// previous request went.
 function handedOverAt(r, t) {
   const ev = r.events;
   if (t <= ev[0][0]) return 0;
@@ -189,10 +191,10 @@ function handedOverAt(r, t) {
 }
 
 function deliveredAt(r, t) {
-  if (r.done && t >= r.end) return r.size;
-  if (r.done) return handedOverAt(r, t - r.lag);
+  if (t <= r.start) return 0;
+  if (r.done) return t >= r.end ? r.size : (r.size * (t - r.start)) / Math.max(1, r.end - r.start);
   const shifted = handedOverAt(r, t - (Number.isFinite(r.prevLag) ? r.prevLag : 0));
-  const paced = Number.isFinite(r.prevRate) ? Math.max(0, t - r.start) * r.prevRate : Infinity;
+  const paced = Number.isFinite(r.prevRate) ? (t - r.start) * r.prevRate : Infinity;
   return Math.min(r.size, shifted, paced);
 }
 
