@@ -3,8 +3,8 @@
 # link (300 ms queue) and a lean one (5 ms), both test modes. Needs root,
 # network namespaces and tc tbf; skips (77) with the reason otherwise.
 # About 3.5 minutes (a run that misses a target is repeated once).
-if [ "${LQOS_QUICK:-0}" = 1 ]; then
-	echo "SKIP: accuracy harness (LQOS_QUICK=1)"
+if [ "${LQOS_QUICK:-0}" = 1 ] || [ "${LQOS_TEST_PROFILE:-}" = quick ]; then
+	echo "SKIP: accuracy harness (quick profile)"
 	exit 77
 fi
 srcdir=${LQOS_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -18,5 +18,6 @@ case "$builddir" in
 esac
 mkdir -p "$builddir/tests/artifacts"
 exec "${PYTHON3:-python3}" "$srcdir/bench/accuracy" --links 50:300,50:5 --modes single,household --retries 1 \
+	--advisory household-capacity,bidirectional-throughput \
 	--builddir "$builddir" --screenshots "$builddir/tests/artifacts" \
 	--json "$builddir/tests/artifacts/accuracy.json"
