@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "migrations.h"
@@ -17,6 +18,25 @@
 
 #define ROW_COLUMNS LQOS_STORE_ROW_COLUMNS
 
+/* True when the file system holding `path` is mounted read-only (then
+ * permissions are not what the operator has to fix). */
+static bool on_readonly_fs(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	size_t len;
+	struct statvfs vfs;
+
+	if (slash == NULL)
+		return false;
+	len = slash == path ? 1 : (size_t)(slash - path);
+	if (len >= sizeof(dir))
+		return false;
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	return statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;
+}
+
 static void describe_error(sqlite3 *db, const char *path, const char *what, char *why,
 			   size_t whylen)
 {
@@ -26,6 +46,12 @@ static void describe_error(sqlite3 *db, const char *path, const char *what, char
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
 	case SQLITE_CANTOPEN:
+		if (on_readonly_fs(path)) {
+			snprintf(why, whylen,
+				 "telemetry database %s cannot be written: its file system is "
+				 "mounted read-only", path);
+			break;
+		}
 		snprintf(why, whylen,
 			 "telemetry database %s cannot be written (%s): the directory and file "
 			 "must be writable by the web server user",

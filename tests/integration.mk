@@ -36,3 +36,10 @@ TESTS += tests/accuracy.sh
 EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
 	tests/browser/run-test.mjs tests/browser/package.json tests/browser/package-lock.json \
 	bench/accuracy bench/load-endpoints
+
+# Hardening (issue 6): hostile input through Apache; real faults under the
+# store (read-only, disk full, deleted/garbage database, held lock, broken
+# config, SIGKILLed submitters); a 5-second wrk load smoke (bench/load)
+TESTS += tests/hostile_input.py tests/faults.py tests/load_smoke.py
+EXTRA_DIST += tests/hostile_input.py tests/faults.py tests/load_smoke.py tests/hardening_common.py \
+	bench/load bench/hardening-summary
