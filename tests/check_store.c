@@ -5,6 +5,7 @@
 #include <regex.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -177,7 +178,46 @@ START_TEST(open_creates_everything)
 	ck_assert_int_ge(latest_version(), 2);
 	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 0);
 	ck_assert_int_eq(query_long("SELECT count(*) FROM sqlite_master WHERE name = 'meta'"), 1);
-	ck_assert_int_gt(query_long("PRAGMA busy_timeout"), 0);
+}
+END_TEST
+
+/* Another process holds the write lock: a writer waits for it (the busy
+ * handler) and gets it once released, instead of failing at once. */
+START_TEST(writer_waits_for_lock)
+{
+	int ready[2], status;
+	char c;
+	pid_t pid;
+	struct timespec t0, t1;
+	long ms;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* The child opens its own connection (none may cross fork). */
+		sqlite3 *other = lqos_store_open(dbpath, why, sizeof(why));
+		if (other == NULL || sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+		    write(ready[1], "x", 1) != 1)
+			_exit(1);
+		usleep(300 * 1000);
+		sqlite3_exec(other, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(other);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	open_db();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	exec("COMMIT");
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_int_ge(ms, 150);
+	ck_assert_int_lt(ms, 5000);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(ready[0]);
+	close(ready[1]);
 }
 END_TEST
 
@@ -766,6 +806,7 @@ static Suite *store_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, open_creates_everything);
+	tcase_add_test(tc, writer_waits_for_lock);
 	tcase_add_test(tc, schema_has_guide_columns);
 	tcase_add_test(tc, reopen_is_harmless);
 	tcase_add_test(tc, relative_path_refused);
