@@ -320,14 +320,21 @@ def scenario_deleted_while_serving(s, base):
     check("deleted: no connection errors", not errors, errors[:3])
     bad = [r for _, r in log if isinstance(r, hc.Response) and r.status not in (200, 503)]
     check("deleted: every answer 200 or 503", not bad, bad[:3])
+    # A request caught between the removal of the directory and the
+    # creation of its file may get a 503; every one sent after the last
+    # deletion is stored in the recreated file.
     five = [r for _, r in log if isinstance(r, hc.Response) and r.status == 503]
-    check("deleted: no 503 at all (the file is simply recreated)", not five, five[:3])
+    check("deleted: any 503 is the JSON error with grades", all(is_503_graded(r, ("",))[0] for r in five),
+          five[:3])
+    late = [r for t0, r in log if isinstance(r, hc.Response) and t0 > deleted_at[-1] and r.status != 200]
+    check("deleted: every submission after the last deletion answered 200", not late, late[:3])
     after = [r.json["test_id"] for t0, r in log
              if isinstance(r, hc.Response) and r.status == 200 and t0 > deleted_at[-1]]
     check("deleted: submissions after the deletion acknowledged", len(after) > 0, len(log))
     check("deleted: database recreated", os.path.isfile(st.db))
     check_nothing_lost("deleted (results sent after the last deletion)", st.db, after)
-    print(f"# deleted while serving: {len(log)} submissions, {len(after)} after the last deletion", flush=True)
+    print(f"# deleted while serving: {len(log)} submissions, {len(after)} after the last deletion, "
+          f"{len(five)} answered 503 during a deletion", flush=True)
 
 
 def overwrite(path, data):
@@ -411,7 +418,7 @@ def scenario_lock_held(s, base):
     holds the write lock longer than the 10 s busy timeout."""
     st = Store(s, os.path.join(s.state, "lock", "lock.db"))
     check("lock: first submission", st.submit("lock-0").status == 200)
-    fault("write lock held by another process for 13 s")
+    fault("write lock held by another process past the busy timeout")
     # Python's sqlite3 as the file's owner (the sqlite3 shell buffers its
     # output on a pipe): take the lock, say so, hold it until told.
     holder = ("import sqlite3, sys\n"
@@ -432,7 +439,7 @@ def scenario_lock_held(s, base):
         secs = time.monotonic() - t0
         ok, detail = is_503_graded(r, ("busy",))
         check("lock: submit waits the busy timeout, then 503 'busy' with grades", ok, detail)
-        check("lock: waited about the busy timeout (8-13 s)", 8 <= secs <= 13, f"{secs:.1f} s")
+        check("lock: waited about the busy timeout (8-20 s), not for ever", 8 <= secs <= 20, f"{secs:.1f} s")
         r = s.get("/api/telemetry/stats")
         check("lock: readers are not blocked (WAL)", r.status == 200, repr(r))
     finally:
