@@ -19,6 +19,13 @@ void lqos_app_init(struct lqos_app *app, FILE *in, FILE *out)
 			   app->cfg.trusted_proxies, app->cfg.n_trusted_proxies,
 			   app->client_ip) != 0)
 		app->client_ip[0] = '\0';
+	if (app->client_ip[0] != '\0' && app->req.x_forwarded_for != NULL &&
+	    app->req.x_forwarded_for[0] != '\0') {
+		char peer[LQOS_IP_STRLEN];
+		app->client_ip_is_proxy = lqos_ip_canonical(app->req.remote_addr, peer) == 0 &&
+					  strcmp(peer, app->client_ip) == 0 &&
+					  app->cfg.n_trusted_proxies > 0;
+	}
 }
 
 /* mod_cgid hands the request body to the program over a socket. A
@@ -100,7 +107,9 @@ bool lqos_app_support_auth(struct lqos_app *app)
 		lqos_respond_error(app->out, 400, NULL, "client address is missing or invalid");
 		return false;
 	}
-	r = lqos_auth_check(&app->cfg, &app->req, app->client_ip);
+	/* A proxy that forwarded an unusable X-Forwarded-For does not get the
+	 * loopback exemption for its unknown client. */
+	r = lqos_auth_check(&app->cfg, &app->req, app->client_ip_is_proxy ? "" : app->client_ip);
 	if (r != LQOS_AUTH_OK) {
 		lqos_respond_error(app->out, 401, "WWW-Authenticate: Bearer realm=\"lqos-telemetry\"\r\n",
 				   "%s", lqos_auth_message(r));
