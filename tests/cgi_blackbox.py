@@ -455,11 +455,11 @@ def t_client_addresses(root):
     # unknown, so the loopback-only support API (no key) must refuse it,
     # while the proxy's own requests (no header) still get in.
     local = Site(root, "local-proxy", trusted_proxies="127.0.0.1")
-    r = local.run("lqos-stats", remote_addr="127.0.0.1", headers={"X-Forwarded-For": "garbage"})
+    r = local.run("stats", remote_addr="127.0.0.1", headers={"X-Forwarded-For": "garbage"})
     check("local proxy + garbage XFF: no loopback exemption", r.status == 401, repr(r))
-    r = local.run("lqos-stats", remote_addr="127.0.0.1", headers={"X-Forwarded-For": "198.51.100.30"})
+    r = local.run("stats", remote_addr="127.0.0.1", headers={"X-Forwarded-For": "198.51.100.30"})
     check("local proxy + remote client: no loopback exemption", r.status == 401, repr(r))
-    r = local.run("lqos-stats", remote_addr="127.0.0.1")
+    r = local.run("stats", remote_addr="127.0.0.1")
     check("local proxy itself, no XFF: loopback allowed", r.status == 200, repr(r))
     r = s.submit(body, remote_addr="203.0.113.8", headers={"X-Forwarded-For": "198.51.100.25"})
     check("untrusted peer with trusted_proxies set", r.get("client_ip") == "203.0.113.8", repr(r))
