@@ -5,6 +5,7 @@
 int main(void)
 {
 	fputs("Status: 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
-	      "{\"success\": true}\n", stdout);
+	      "{\"success\": true}\n",
+	      stdout);
 	return 0;
 }

@@ -27,7 +27,8 @@ static void handle(struct lqos_app *app)
 	if (path == NULL || path[0] != '/' || path[1] == '\0') {
 		lqos_respond_error(app->out, 400, NULL,
 				   "give the customer's IP address in the URL: "
-				   "/api/telemetry/customer/<ip> or /api/telemetry/customer/<prefix>/<length>");
+				   "/api/telemetry/customer/<ip> or "
+				   "/api/telemetry/customer/<prefix>/<length>");
 		return;
 	}
 	if (!lqos_app_limit(app, 20, app->cfg.max_stored_tests, &limit))
@@ -37,10 +38,11 @@ static void handle(struct lqos_app *app)
 		return;
 	}
 	if (lqos_filter_set_prefix(&filter, path + 1, ip, sizeof(ip)) != 0) {
-		lqos_respond_error(app->out, 400, NULL,
-				   "'%.64s' is not a valid IPv4 or IPv6 address or prefix "
-				   "(e.g. 192.0.2.7, 2001:db8::1, 203.0.113.0/24, 2001:db8:1200::/56)",
-				   strlen(path + 1) <= 64 ? path + 1 : "(too long)");
+		lqos_respond_error(
+			app->out, 400, NULL,
+			"'%.64s' is not a valid IPv4 or IPv6 address or prefix "
+			"(e.g. 192.0.2.7, 2001:db8::1, 203.0.113.0/24, 2001:db8:1200::/56)",
+			strlen(path + 1) <= 64 ? path + 1 : "(too long)");
 		return;
 	}
 	if ((db = lqos_app_db(app)) == NULL)
@@ -65,8 +67,10 @@ static void handle(struct lqos_app *app)
 		return;
 	}
 	/* `ip` is canonical inet_ntop text (and a prefix length): no escaping needed. */
-	snprintf(head, sizeof(head), "\"success\": true,\n  \"client_ip\": \"%s\",\n  "
-		 "\"total_tests\": %ld,\n  \"limit\": %ld", ip, total, limit);
+	snprintf(head, sizeof(head),
+		 "\"success\": true,\n  \"client_ip\": \"%s\",\n  "
+		 "\"total_tests\": %ld,\n  \"limit\": %ld",
+		 ip, total, limit);
 	lqos_respond_tests(app->out, head, rows, rows_len);
 	free(rows);
 }

@@ -21,12 +21,14 @@ static void handle(struct lqos_app *app)
 		if (mem)
 			fclose(mem);
 		free(text);
-		lqos_respond_error(app->out, 503, NULL, "telemetry database error while reading metrics");
+		lqos_respond_error(app->out, 503, NULL,
+				   "telemetry database error while reading metrics");
 		return;
 	}
 	fclose(mem);
 	fputs("Status: 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-	      "Cache-Control: no-store\r\n\r\n", app->out);
+	      "Cache-Control: no-store\r\n\r\n",
+	      app->out);
 	fwrite(text, 1, len, app->out);
 	fflush(app->out);
 	free(text);

@@ -19,7 +19,8 @@ static void handle(struct lqos_app *app)
 	FILE *mem;
 	long n;
 
-	if (!lqos_app_support_auth(app) || !lqos_app_limit(app, 50, app->cfg.max_stored_tests, &limit))
+	if (!lqos_app_support_auth(app) ||
+	    !lqos_app_limit(app, 50, app->cfg.max_stored_tests, &limit))
 		return;
 	if (lqos_filter_parse(app->req.query, &filter, why, sizeof(why)) != 0) {
 		lqos_respond_error(app->out, 400, NULL, "%s", why);
@@ -47,8 +48,10 @@ static void handle(struct lqos_app *app)
 		lqos_respond_error(app->out, 503, NULL, "%s", mem ? why : "out of memory");
 		return;
 	}
-	snprintf(head, sizeof(head), "\"success\": true,\n  \"total\": %ld,\n  \"matching\": %ld,"
-		 "\n  \"limit\": %ld", n, total, limit);
+	snprintf(head, sizeof(head),
+		 "\"success\": true,\n  \"total\": %ld,\n  \"matching\": %ld,"
+		 "\n  \"limit\": %ld",
+		 n, total, limit);
 	lqos_respond_tests(app->out, head, rows, rows_len);
 	free(rows);
 }

@@ -8,10 +8,10 @@ static json_t *string_or_null(const char *s)
 
 static void handle(struct lqos_app *app)
 {
-	json_t *body = json_pack("{s:b, s:o, s:o, s:o}", "success", 1,
-				 "sponsor_name", string_or_null(app->cfg.sponsor_name),
-				 "sponsor_url", string_or_null(app->cfg.sponsor_url),
-				 "sponsor_city", string_or_null(app->cfg.sponsor_city));
+	json_t *body = json_pack("{s:b, s:o, s:o, s:o}", "success", 1, "sponsor_name",
+				 string_or_null(app->cfg.sponsor_name), "sponsor_url",
+				 string_or_null(app->cfg.sponsor_url), "sponsor_city",
+				 string_or_null(app->cfg.sponsor_city));
 
 	if (body == NULL) {
 		lqos_respond_error(app->out, 503, NULL,

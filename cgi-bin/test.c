@@ -26,8 +26,9 @@ static void handle(struct lqos_app *app)
 	if (!lqos_app_support_auth(app))
 		return;
 	if (path == NULL || path[0] != '/' || !test_id_valid(path + 1)) {
-		lqos_respond_error(app->out, 400, NULL,
-				   "give a test id in the URL: /api/telemetry/test/isp_<seconds>_<n>");
+		lqos_respond_error(
+			app->out, 400, NULL,
+			"give a test id in the URL: /api/telemetry/test/isp_<seconds>_<n>");
 		return;
 	}
 	if ((db = lqos_app_db(app)) == NULL)
@@ -39,8 +40,8 @@ static void handle(struct lqos_app *app)
 	}
 	if (test == NULL) {
 		lqos_respond_error(app->out, 404, NULL,
-				   "no stored test has id %s (only the newest %ld are kept)", path + 1,
-				   app->cfg.max_stored_tests);
+				   "no stored test has id %s (only the newest %ld are kept)",
+				   path + 1, app->cfg.max_stored_tests);
 		return;
 	}
 	lqos_respond_json(app->out, 200, NULL, json_pack("{s:b, s:o}", "success", 1, "test", test));

@@ -15,9 +15,8 @@ void lqos_app_init(struct lqos_app *app, FILE *in, FILE *out)
 	app->config_ok = lqos_config_load(&app->cfg, lqos_config_default_path()) == 0;
 	if (!app->config_ok)
 		lqos_log("ISP telemetry: configuration error: %s", app->cfg.error);
-	if (lqos_client_ip(app->req.remote_addr, app->req.x_forwarded_for,
-			   app->cfg.trusted_proxies, app->cfg.n_trusted_proxies,
-			   app->client_ip) != 0)
+	if (lqos_client_ip(app->req.remote_addr, app->req.x_forwarded_for, app->cfg.trusted_proxies,
+			   app->cfg.n_trusted_proxies, app->client_ip) != 0)
 		app->client_ip[0] = '\0';
 	if (app->client_ip[0] != '\0' && app->req.x_forwarded_for != NULL &&
 	    app->req.x_forwarded_for[0] != '\0') {
@@ -98,9 +97,11 @@ bool lqos_app_support_auth(struct lqos_app *app)
 	enum lqos_auth_result r;
 
 	if (!app->config_ok) {
-		lqos_respond_error(app->out, 503, NULL,
-				   "support API disabled: the configuration file cannot be used (%s); "
-				   "fix it and retry", app->cfg.error);
+		lqos_respond_error(
+			app->out, 503, NULL,
+			"support API disabled: the configuration file cannot be used (%s); "
+			"fix it and retry",
+			app->cfg.error);
 		return false;
 	}
 	if (app->client_ip[0] == '\0') {
@@ -111,8 +112,9 @@ bool lqos_app_support_auth(struct lqos_app *app)
 	 * loopback exemption for its unknown client. */
 	r = lqos_auth_check(&app->cfg, &app->req, app->client_ip_is_proxy ? "" : app->client_ip);
 	if (r != LQOS_AUTH_OK) {
-		lqos_respond_error(app->out, 401, "WWW-Authenticate: Bearer realm=\"lqos-telemetry\"\r\n",
-				   "%s", lqos_auth_message(r));
+		lqos_respond_error(app->out, 401,
+				   "WWW-Authenticate: Bearer realm=\"lqos-telemetry\"\r\n", "%s",
+				   lqos_auth_message(r));
 		return false;
 	}
 	return true;

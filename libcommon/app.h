@@ -19,13 +19,13 @@ struct lqos_app {
 	FILE *out;
 	struct lqos_request req;
 	struct lqos_config cfg;
-	bool config_ok;            /* false: cfg.error says why */
+	bool config_ok; /* false: cfg.error says why */
 	char client_ip[LQOS_IP_STRLEN];
 	/* True when a trusted proxy sent X-Forwarded-For that named no usable
 	 * client, so client_ip is the proxy's own address: stored as such, but
 	 * never let through the loopback-only check. */
 	bool client_ip_is_proxy;
-	sqlite3 *db;               /* opened by lqos_app_db() */
+	sqlite3 *db; /* opened by lqos_app_db() */
 };
 
 /* Read the environment and the config. Logs a broken config (with file

@@ -35,8 +35,8 @@ static const char *bearer_token(const char *authorization, size_t *len)
 	return *len > 0 ? p : NULL;
 }
 
-enum lqos_auth_result lqos_auth_check(const struct lqos_config *cfg,
-				      const struct lqos_request *req, const char *client_ip)
+enum lqos_auth_result lqos_auth_check(const struct lqos_config *cfg, const struct lqos_request *req,
+				      const char *client_ip)
 {
 	const char *key = cfg->telemetry_api_key;
 	char query_key[512];
@@ -83,7 +83,6 @@ const char *lqos_auth_message(enum lqos_auth_result r)
 		       "on the server itself (localhost); set telemetry_api_key in "
 		       "/etc/lqos_test.conf and send it as 'Authorization: Bearer <key>', "
 		       "'X-API-Key: <key>' or '?api_key=<key>'";
-	default:
-		return "ok";
+	default: return "ok";
 	}
 }

@@ -46,8 +46,8 @@ static void config_error_cb(cfg_t *c, const char *fmt, va_list ap)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* The parse runs on a cleaned copy (see clean_config): name the file. */
-	snprintf(cfg->error, sizeof(cfg->error), "%s:%d: %s",
-		 cfg->path ? cfg->path : "(config)", c->line, msg);
+	snprintf(cfg->error, sizeof(cfg->error), "%s:%d: %s", cfg->path ? cfg->path : "(config)",
+		 c->line, msg);
 }
 
 /* Range checks run while parsing so the error carries the line. */
@@ -56,8 +56,8 @@ static int validate_range(cfg_t *c, cfg_opt_t *opt, long lo, long hi)
 	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
 
 	if (v < lo || v > hi) {
-		cfg_error(c, "%s must be between %ld and %ld, not %ld",
-			  cfg_opt_name(opt), lo, hi, v);
+		cfg_error(c, "%s must be between %ld and %ld, not %ld", cfg_opt_name(opt), lo, hi,
+			  v);
 		return -1;
 	}
 	return 0;
@@ -95,8 +95,7 @@ static int validate_url(cfg_t *c, cfg_opt_t *opt)
 	if (v == NULL || v[0] == '\0')
 		return 0;
 	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
-		cfg_error(c, "%s must start with http:// or https://",
-			  cfg_opt_name(opt));
+		cfg_error(c, "%s must start with http:// or https://", cfg_opt_name(opt));
 		return -1;
 	}
 	for (const char *p = v; *p; p++) {
@@ -315,7 +314,7 @@ static bool is_our_key(const cfg_opt_t *opts, const char *key, size_t len)
 static char *clean_config(const char *text, size_t len, const cfg_opt_t *opts, char *why,
 			  size_t whylen)
 {
-	struct cleaner k = { text, len, 0, 1, NULL, 0 };
+	struct cleaner k = {text, len, 0, 1, NULL, 0};
 
 	/* Quoting a bare value adds at most a backslash per byte, and two
 	 * quotes per statement of at least two bytes. */
@@ -393,8 +392,7 @@ static char *clean_config(const char *text, size_t len, const cfg_opt_t *opts, c
 }
 
 /* Read the whole file (`size` from stat); NULL with cfg->error set. */
-static char *read_config_file(struct lqos_config *cfg, const char *path, off_t size,
-			      size_t *len)
+static char *read_config_file(struct lqos_config *cfg, const char *path, off_t size, size_t *len)
 {
 	FILE *f;
 	char *buf;
@@ -421,9 +419,9 @@ static char *read_config_file(struct lqos_config *cfg, const char *path, off_t s
 	*len = fread(buf, 1, cap, f);
 	if (ferror(f) || *len == cap || memchr(buf, '\0', *len) != NULL) {
 		snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path,
-			 ferror(f) ? "read error"
+			 ferror(f)     ? "read error"
 			 : *len == cap ? "changed while being read; try again"
-			 : "contains NUL bytes; it is not a text file");
+				       : "contains NUL bytes; it is not a text file");
 		fclose(f);
 		free(buf);
 		return NULL;
@@ -436,10 +434,8 @@ static char *read_config_file(struct lqos_config *cfg, const char *path, off_t s
 int lqos_config_load(struct lqos_config *cfg, const char *path)
 {
 	cfg_opt_t opts[] = {
-		CFG_STR("sponsor_name", NULL, CFGF_NONE),
-		CFG_STR("sponsor_url", NULL, CFGF_NONE),
-		CFG_STR("sponsor_city", NULL, CFGF_NONE),
-		CFG_STR("webhook_url", NULL, CFGF_NONE),
+		CFG_STR("sponsor_name", NULL, CFGF_NONE), CFG_STR("sponsor_url", NULL, CFGF_NONE),
+		CFG_STR("sponsor_city", NULL, CFGF_NONE), CFG_STR("webhook_url", NULL, CFGF_NONE),
 		CFG_STR("webhook_secret", NULL, CFGF_NONE),
 		CFG_STR("telemetry_api_key", NULL, CFGF_NONE),
 		CFG_STR("database_path", LQOS_CONFIG_DEFAULT_DB, CFGF_NONE),
@@ -455,9 +451,7 @@ int lqos_config_load(struct lqos_config *cfg, const char *path)
 		CFG_INT("outbox_max_events", 100000, CFGF_NONE),
 		CFG_BOOL("webhook_prompt_delivery", cfg_true, CFGF_NONE),
 		/* Keys of other LibreQoS tools share the file: swallow them. */
-		CFG_STR("__unknown", NULL, CFGF_NONE),
-		CFG_END()
-	};
+		CFG_STR("__unknown", NULL, CFGF_NONE), CFG_END()};
 	cfg_t *c = NULL;
 	struct stat st;
 	int rc = 0;
@@ -470,8 +464,7 @@ int lqos_config_load(struct lqos_config *cfg, const char *path)
 	set_defaults(cfg, path);
 	if (stat(path, &st) != 0) {
 		if (errno != ENOENT && errno != ENOTDIR) {
-			snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path,
-				 strerror(errno));
+			snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path, strerror(errno));
 			rc = -1;
 		}
 		goto env;
@@ -482,8 +475,8 @@ int lqos_config_load(struct lqos_config *cfg, const char *path)
 		goto env;
 	}
 	if (access(path, R_OK) != 0) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "%s: cannot be read by this process (%s)", path, strerror(errno));
+		snprintf(cfg->error, sizeof(cfg->error), "%s: cannot be read by this process (%s)",
+			 path, strerror(errno));
 		rc = -1;
 		goto env;
 	}
@@ -576,9 +569,16 @@ env:
 void lqos_config_free(struct lqos_config *cfg)
 {
 	char **fields[] = {
-		&cfg->path, &cfg->sponsor_name, &cfg->sponsor_url, &cfg->sponsor_city,
-		&cfg->webhook_url, &cfg->webhook_secret, &cfg->telemetry_api_key,
-		&cfg->database_path, &cfg->server_name, &cfg->central_telemetry_url,
+		&cfg->path,
+		&cfg->sponsor_name,
+		&cfg->sponsor_url,
+		&cfg->sponsor_city,
+		&cfg->webhook_url,
+		&cfg->webhook_secret,
+		&cfg->telemetry_api_key,
+		&cfg->database_path,
+		&cfg->server_name,
+		&cfg->central_telemetry_url,
 	};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {

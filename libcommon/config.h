@@ -13,7 +13,7 @@
 
 struct lqos_config {
 	/* All strings are owned by the struct; NULL when unset. */
-	char *path;             /* the file that was read (or would be) */
+	char *path; /* the file that was read (or would be) */
 	char *sponsor_name;
 	char *sponsor_url;
 	char *sponsor_city;
@@ -26,11 +26,11 @@ struct lqos_config {
 	long max_stored_tests;
 	long max_tests_per_ip_per_hour;
 	bool allow_query_api_key;
-	long webhook_connect_timeout;   /* seconds */
-	long webhook_timeout;           /* seconds */
-	long webhook_max_age_hours;     /* give up after this long */
+	long webhook_connect_timeout; /* seconds */
+	long webhook_timeout; /* seconds */
+	long webhook_max_age_hours; /* give up after this long */
 	long outbox_max_events;
-	bool prompt_delivery;           /* start a flusher after each submission */
+	bool prompt_delivery; /* start a flusher after each submission */
 	struct lqos_cidr trusted_proxies[LQOS_CONFIG_MAX_PROXIES];
 	size_t n_trusted_proxies;
 	/* Set when the file exists but could not be used: "file:line: why".

@@ -42,26 +42,17 @@ static void write_value(FILE *out, json_t *v)
 	char *field;
 
 	switch (json_typeof(v)) {
-	case JSON_INTEGER:
-		fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		fprintf(out, "%.15g", json_real_value(v));
-		break;
+	case JSON_INTEGER: fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+	case JSON_REAL: fprintf(out, "%.15g", json_real_value(v)); break;
 	case JSON_STRING:
 		field = lqos_csv_field(json_string_value(v));
 		if (field)
 			fputs(field, out);
 		free(field);
 		break;
-	case JSON_TRUE:
-		fputs("true", out);
-		break;
-	case JSON_FALSE:
-		fputs("false", out);
-		break;
-	default:
-		break; /* null: empty field */
+	case JSON_TRUE: fputs("true", out); break;
+	case JSON_FALSE: fputs("false", out); break;
+	default: break; /* null: empty field */
 	}
 }
 
@@ -78,7 +69,8 @@ int lqos_respond_csv(FILE *out, json_t *rows, const char *filename)
 	fputs("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n", out);
 	if (first != NULL) {
 		int n = 0;
-		json_object_foreach(first, key, value) {
+		json_object_foreach(first, key, value)
+		{
 			fprintf(out, "%s%s", n++ ? "," : "", key);
 		}
 		fputs("\r\n", out);
@@ -90,9 +82,11 @@ int lqos_respond_csv(FILE *out, json_t *rows, const char *filename)
 				fputc(*p, out);
 		fputs("\r\n", out);
 	}
-	json_array_foreach(rows, i, first) {
+	json_array_foreach(rows, i, first)
+	{
 		int n = 0;
-		json_object_foreach(first, key, value) {
+		json_object_foreach(first, key, value)
+		{
 			if (n++)
 				fputc(',', out);
 			write_value(out, value);

@@ -70,7 +70,8 @@ int lqos_webhook_post(const struct lqos_webhook_request *req, struct lqos_webhoo
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->http_status);
-	if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+	if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+	    retry_after > 0)
 		out->retry_after = (long)retry_after;
 	if (out->http_status >= 200 && out->http_status < 300) {
 		rc = 0;

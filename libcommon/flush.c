@@ -136,12 +136,13 @@ static void deliver_one(sqlite3 *db, const struct lqos_config *cfg,
 	now = clock_now(opt);
 	lqos_url_redact(url, redacted, sizeof(redacted));
 	lqos_log("Webhook delivery failed: %s %s to %s (attempt %ld): %s",
-		 is_webhook ? "test_id" : "central event", ev->event_id, redacted,
-		 ev->attempts + 1, at.error);
+		 is_webhook ? "test_id" : "central event", ev->event_id, redacted, ev->attempts + 1,
+		 at.error);
 	if (at.http_status == 410) {
 		mark_gone(db, ev->target, url);
 		lqos_log("Webhook delivery stopped: %s answered 410 Gone; events are kept and "
-			 "will go to the next URL configured", redacted);
+			 "will go to the next URL configured",
+			 redacted);
 		lqos_outbox_failed(db, ev->id, now, at.http_status, at.error, now, false);
 		report->failed++;
 		return;
@@ -153,9 +154,11 @@ static void deliver_one(sqlite3 *db, const struct lqos_config *cfg,
 	give_up = now - ev->created_at >= cfg->webhook_max_age_hours * 3600L;
 	if (lqos_outbox_failed(db, ev->id, now, at.http_status, at.error, next_at, give_up) == 0) {
 		if (give_up) {
-			lqos_log("Webhook delivery failed: %s %s given up after %ld attempts over %ld "
-				 "hours; kept in the outbox as failed", is_webhook ? "test_id" : "central event",
-				 ev->event_id, ev->attempts + 1, cfg->webhook_max_age_hours);
+			lqos_log("Webhook delivery failed: %s %s given up after %ld attempts over "
+				 "%ld "
+				 "hours; kept in the outbox as failed",
+				 is_webhook ? "test_id" : "central event", ev->event_id,
+				 ev->attempts + 1, cfg->webhook_max_age_hours);
 			report->gave_up++;
 		} else {
 			report->failed++;
@@ -167,7 +170,7 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 		   struct lqos_flush_report *report)
 {
 	struct lqos_outbox_event events[CLAIM_BATCH];
-	const char *targets[3] = { NULL, NULL, NULL };
+	const char *targets[3] = {NULL, NULL, NULL};
 	long started = monotonic_seconds();
 	long budget = opt->budget_seconds > 0 ? opt->budget_seconds : 45;
 	long lease = cfg->webhook_connect_timeout + cfg->webhook_timeout + 30;
@@ -200,10 +203,11 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 		if (nt == 0)
 			break;
 		/* Stop taking work while one more attempt still fits the budget. */
-		if (monotonic_seconds() - started + cfg->webhook_timeout + cfg->webhook_connect_timeout > budget)
+		if (monotonic_seconds() - started + cfg->webhook_timeout +
+			    cfg->webhook_connect_timeout >
+		    budget)
 			break;
-		n = lqos_outbox_claim(db, clock_now(opt), lease, targets, events,
-				      CLAIM_BATCH);
+		n = lqos_outbox_claim(db, clock_now(opt), lease, targets, events, CLAIM_BATCH);
 		if (n < 0) {
 			lqos_log("Webhook flusher: cannot claim events: %s", sqlite3_errmsg(db));
 			goto out;
@@ -212,11 +216,12 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 			break;
 		for (int i = 0; i < n; i++) {
 			long elapsed = monotonic_seconds() - started;
-			bool fits = elapsed + cfg->webhook_timeout + cfg->webhook_connect_timeout <= budget;
+			bool fits = elapsed + cfg->webhook_timeout + cfg->webhook_connect_timeout <=
+				    budget;
 			/* A URL that went 410 during this batch, or no time left:
 			 * hand the rest back untouched. */
-			if (!fits || target_is_gone(db, events[i].target,
-						    target_url(cfg, events[i].target)))
+			if (!fits ||
+			    target_is_gone(db, events[i].target, target_url(cfg, events[i].target)))
 				lqos_outbox_release(db, events[i].id, clock_now(opt));
 			else
 				deliver_one(db, cfg, opt, &events[i], report);
@@ -247,7 +252,8 @@ static void print_target(FILE *out, json_t *t, const char *name, const char *url
 	} else {
 		fprintf(out, "%s: not configured\n", name);
 	}
-	fprintf(out, "  pending %lld", (long long)json_integer_value(json_object_get(t, "pending")));
+	fprintf(out, "  pending %lld",
+		(long long)json_integer_value(json_object_get(t, "pending")));
 	if (json_is_integer(age))
 		fprintf(out, " (oldest %lld s)", (long long)json_integer_value(age));
 	fprintf(out, ", delivered %lld, failed %lld\n",
@@ -280,7 +286,8 @@ int lqos_flush_status(const struct lqos_config *cfg, FILE *out)
 	print_target(out, json_object_get(obj, LQOS_TARGET_WEBHOOK), "webhook", cfg->webhook_url,
 		     cfg->webhook_secret != NULL);
 	if (cfg->webhook_url && target_is_gone(db, LQOS_TARGET_WEBHOOK, cfg->webhook_url))
-		fprintf(out, "  STOPPED: this URL answered 410 Gone; change webhook_url to resume\n");
+		fprintf(out,
+			"  STOPPED: this URL answered 410 Gone; change webhook_url to resume\n");
 	print_target(out, json_object_get(obj, LQOS_TARGET_CENTRAL), "central",
 		     cfg->central_telemetry_url, false);
 	json_decref(obj);

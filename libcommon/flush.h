@@ -10,17 +10,17 @@
 #include "config.h"
 
 struct lqos_flush_options {
-	long now;            /* 0: the real clock; else a fixed "now" (tests) */
+	long now; /* 0: the real clock; else a fixed "now" (tests) */
 	long budget_seconds; /* take no new work after this long (default 45) */
-	long lock_wait_ms;   /* wait this long for another flusher's lock */
-	bool quiet;          /* no summary line */
+	long lock_wait_ms; /* wait this long for another flusher's lock */
+	bool quiet; /* no summary line */
 };
 
 struct lqos_flush_report {
 	long delivered;
-	long failed;         /* failed attempts (will retry) */
-	long gave_up;        /* events marked failed for good */
-	bool locked_out;     /* another flusher holds the lock */
+	long failed; /* failed attempts (will retry) */
+	long gave_up; /* events marked failed for good */
+	bool locked_out; /* another flusher holds the lock */
 };
 
 /* One run. Returns 0 when the run completed (even if deliveries failed),
@@ -30,6 +30,5 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 
 /* Print the queue state for operators to `out`. Returns 0 or -1. */
 int lqos_flush_status(const struct lqos_config *cfg, FILE *out);
-
 
 #endif

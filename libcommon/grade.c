@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const grade_names[] = { NULL, "F", "D", "C", "B", "A", "A+" };
+static const char *const grade_names[] = {NULL, "F", "D", "C", "B", "A", "A+"};
 
 const char *lqos_grade_name(enum lqos_grade g)
 {
@@ -34,7 +34,7 @@ static enum lqos_grade ladder(double value, const double bounds[5], int lower_is
 	return LQOS_GRADE_F;
 }
 
-static const double latency_ladder[5] = { 5, 30, 60, 200, 400 };
+static const double latency_ladder[5] = {5, 30, 60, 200, 400};
 
 enum lqos_grade lqos_grade_latency_increase(double increase_ms)
 {
@@ -100,8 +100,8 @@ static enum lqos_grade ladder_checked(double v, const double bounds[5], int lowe
 
 enum lqos_grade lqos_grade_gaming(double latency_increase_ms, double jitter_ms, double loss_pct)
 {
-	static const double jitter[5] = { 2, 5, 10, 20, 40 };
-	static const double loss[5] = { 0.0001, 0.5, 1, 2.5, 5 };
+	static const double jitter[5] = {2, 5, 10, 20, 40};
+	static const double loss[5] = {0.0001, 0.5, 1, 2.5, 5};
 	enum lqos_grade g = lqos_grade_latency_increase(latency_increase_ms);
 
 	g = worst(g, ladder_checked(jitter_ms, jitter, 1));
@@ -111,8 +111,8 @@ enum lqos_grade lqos_grade_gaming(double latency_increase_ms, double jitter_ms, 
 enum lqos_grade lqos_grade_video_call(double latency_increase_ms, double jitter_ms,
 				      double delivered_pct)
 {
-	static const double jitter[5] = { 5, 10, 20, 40, 80 };
-	static const double delivered[5] = { 98, 95, 90, 80, 60 };
+	static const double jitter[5] = {5, 10, 20, 40, 80};
+	static const double delivered[5] = {98, 95, 90, 80, 60};
 	enum lqos_grade g = lqos_grade_latency_increase(latency_increase_ms);
 
 	g = worst(g, ladder_checked(jitter_ms, jitter, 1));
@@ -121,7 +121,7 @@ enum lqos_grade lqos_grade_video_call(double latency_increase_ms, double jitter_
 
 enum lqos_grade lqos_grade_streaming(double fetch_ratio_p90, long stalls)
 {
-	static const double ratio[5] = { 0.25, 0.5, 0.75, 1.0, 1.5 };
+	static const double ratio[5] = {0.25, 0.5, 0.75, 1.0, 1.5};
 	enum lqos_grade g = ladder_checked(fetch_ratio_p90, ratio, 1);
 
 	if (stalls > 0 && g > LQOS_GRADE_D)
@@ -131,7 +131,7 @@ enum lqos_grade lqos_grade_streaming(double fetch_ratio_p90, long stalls)
 
 enum lqos_grade lqos_grade_bulk(double spare_capacity_share_pct)
 {
-	static const double share[5] = { 90, 75, 60, 45, 30 };
+	static const double share[5] = {90, 75, 60, 45, 30};
 
 	return ladder_checked(spare_capacity_share_pct, share, 0);
 }

@@ -53,8 +53,7 @@ int lqos_parse_long(const char *text, long lo, long hi, long *out)
 	return 0;
 }
 
-int lqos_request_read_body(struct lqos_request *req, FILE *in, size_t max,
-			   char *why, size_t whylen)
+int lqos_request_read_body(struct lqos_request *req, FILE *in, size_t max, char *why, size_t whylen)
 {
 	long len;
 	size_t got = 0;
@@ -68,7 +67,8 @@ int lqos_request_read_body(struct lqos_request *req, FILE *in, size_t max,
 		return 400;
 	}
 	if ((size_t)len > max) {
-		snprintf(why, whylen, "request body is %ld bytes; the limit is %zu bytes", len, max);
+		snprintf(why, whylen, "request body is %ld bytes; the limit is %zu bytes", len,
+			 max);
 		return 413;
 	}
 	if (len == 0) {
@@ -163,7 +163,8 @@ int lqos_query_get(const char *query, const char *name, char *out, size_t outlen
 				out[0] = '\0';
 				return 1;
 			}
-			return url_decode(eq + 1, (size_t)(end - eq - 1), out, outlen) == 0 ? 1 : -1;
+			return url_decode(eq + 1, (size_t)(end - eq - 1), out, outlen) == 0 ? 1
+											    : -1;
 		}
 		if (amp == NULL)
 			break;
@@ -177,7 +178,8 @@ int lqos_respond_tests(FILE *out, const char *head, const char *rows, size_t row
 	fputs("Status: 200 OK\r\n"
 	      "Content-Type: application/json; charset=utf-8\r\n"
 	      "Cache-Control: no-store\r\n"
-	      "X-Content-Type-Options: nosniff\r\n\r\n", out);
+	      "X-Content-Type-Options: nosniff\r\n\r\n",
+	      out);
 	fprintf(out, "{\n  %s,\n  \"tests\": [", head);
 	fwrite(rows, 1, rows_len, out);
 	fputs(rows_len ? "\n  ]\n}\n" : "]\n}\n", out);
@@ -227,8 +229,7 @@ int lqos_respond_json(FILE *out, int status, const char *extra_headers, json_t *
 	return status;
 }
 
-int lqos_respond_error(FILE *out, int status, const char *extra_headers,
-		       const char *fmt, ...)
+int lqos_respond_error(FILE *out, int status, const char *extra_headers, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;

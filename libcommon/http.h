@@ -39,8 +39,8 @@ void lqos_request_free(struct lqos_request *req);
 /* Read exactly CONTENT_LENGTH bytes (at most `max`) from `in`.
  * Returns 0, or the HTTP status to answer with (411, 413, 400) and a
  * message in `why`. */
-int lqos_request_read_body(struct lqos_request *req, FILE *in, size_t max,
-			   char *why, size_t whylen);
+int lqos_request_read_body(struct lqos_request *req, FILE *in, size_t max, char *why,
+			   size_t whylen);
 
 /* True when the content type is application/json (parameters allowed). */
 bool lqos_content_type_is_json(const char *content_type);
@@ -60,8 +60,8 @@ int lqos_respond_json(FILE *out, int status, const char *extra_headers, json_t *
 
 /* The one error helper: {"success": false, "error": msg} with `status`.
  * Returns status. */
-int lqos_respond_error(FILE *out, int status, const char *extra_headers,
-		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int lqos_respond_error(FILE *out, int status, const char *extra_headers, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* A 200 whose JSON body is `head` (members, e.g. "\"success\": true,
  * \"limit\": 5"), then "tests": [ `rows` ] — rows already written as
@@ -70,8 +70,6 @@ int lqos_respond_tests(FILE *out, const char *head, const char *rows, size_t row
 
 /* Reason phrase for a status code. */
 const char *lqos_status_text(int status);
-
-
 
 /* Copy of `s` safe to store and serve: at most `max` bytes, invalid
  * UTF-8 and control characters replaced by '?'. Caller frees. NULL in,

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 /* Parse an address into family and 16 bytes, unmapping v4-mapped. */
 static int ip_parse(const char *text, int *family, uint8_t addr[16])
@@ -101,12 +101,12 @@ int lqos_cidr_parse(const char *text, struct lqos_cidr *out)
 		out->prefix -= 96;
 	}
 	for (unsigned bit = out->prefix; bit < 128; bit++)
-		out->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		out->addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 	return 0;
 }
 
-int lqos_cidr_parse_list(const char *text, struct lqos_cidr *out, size_t max,
-			 char *why, size_t whylen)
+int lqos_cidr_parse_list(const char *text, struct lqos_cidr *out, size_t max, char *why,
+			 size_t whylen)
 {
 	char *copy = strdup(text);
 	char *save = NULL;
@@ -127,7 +127,8 @@ int lqos_cidr_parse_list(const char *text, struct lqos_cidr *out, size_t max,
 		}
 		if (lqos_cidr_parse(tok, &out[n]) != 0) {
 			if (why)
-				snprintf(why, whylen, "'%.60s' is not an IP address or CIDR range", tok);
+				snprintf(why, whylen, "'%.60s' is not an IP address or CIDR range",
+					 tok);
 			n = -1;
 			break;
 		}
@@ -161,7 +162,7 @@ bool lqos_ip_is_loopback(const char *ip)
 {
 	uint8_t addr[16];
 	int family;
-	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	static const uint8_t v6_loopback[16] = {[15] = 1};
 
 	if (ip_parse(ip, &family, addr) != 0)
 		return false;
@@ -179,8 +180,7 @@ static bool ip_is_trusted(const char *ip, const struct lqos_cidr *trusted, size_
 }
 
 int lqos_client_ip(const char *remote_addr, const char *x_forwarded_for,
-		   const struct lqos_cidr *trusted, size_t n_trusted,
-		   char out[LQOS_IP_STRLEN])
+		   const struct lqos_cidr *trusted, size_t n_trusted, char out[LQOS_IP_STRLEN])
 {
 	char hop[LQOS_IP_STRLEN];
 	const char *end;

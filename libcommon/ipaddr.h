@@ -9,9 +9,9 @@
 #define LQOS_IP_STRLEN 46 /* INET6_ADDRSTRLEN */
 
 struct lqos_cidr {
-	int family;        /* AF_INET or AF_INET6 */
-	uint8_t addr[16];  /* network order; IPv4 in the first 4 bytes */
-	unsigned prefix;   /* 0..32 or 0..128 */
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+	unsigned prefix; /* 0..32 or 0..128 */
 };
 
 /* Parse `text` (IPv4 or IPv6 in any valid spelling, IPv6 zone ids and
@@ -28,8 +28,8 @@ int lqos_cidr_parse(const char *text, struct lqos_cidr *out);
 /* Parse a list separated by commas and/or spaces into `out` (at most
  * `max`). Returns the count, or -1 with `why` describing the bad entry
  * (why may be NULL). */
-int lqos_cidr_parse_list(const char *text, struct lqos_cidr *out, size_t max,
-			 char *why, size_t whylen);
+int lqos_cidr_parse_list(const char *text, struct lqos_cidr *out, size_t max, char *why,
+			 size_t whylen);
 
 /* True when canonical or raw address `ip` lies in `net`. */
 bool lqos_cidr_contains(const struct lqos_cidr *net, const char *ip);
@@ -43,7 +43,6 @@ bool lqos_ip_is_loopback(const char *ip);
  * stops the walk (the last trusted hop is used). Writes the canonical form
  * to `out`; returns 0, or -1 when remote_addr itself is invalid. */
 int lqos_client_ip(const char *remote_addr, const char *x_forwarded_for,
-		   const struct lqos_cidr *trusted, size_t n_trusted,
-		   char out[LQOS_IP_STRLEN]);
+		   const struct lqos_cidr *trusted, size_t n_trusted, char out[LQOS_IP_STRLEN]);
 
 #endif

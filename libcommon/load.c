@@ -36,17 +36,20 @@ int lqos_load_sink(const struct lqos_request *req, FILE *in, FILE *out, long max
 
 	if (req->content_length != NULL && req->content_length[0] != '\0') {
 		if (lqos_parse_long(req->content_length, 0, 1L << 40, &want) != 0)
-			return lqos_respond_error(out, 400, NULL, "Content-Length is not a valid number");
+			return lqos_respond_error(out, 400, NULL,
+						  "Content-Length is not a valid number");
 		if (want > max)
-			return lqos_respond_error(out, 413, NULL,
-						  "upload is %ld bytes; the sink takes at most %ld per request",
-						  want, max);
+			return lqos_respond_error(
+				out, 413, NULL,
+				"upload is %ld bytes; the sink takes at most %ld per request", want,
+				max);
 	}
 	got = drain(in, want, max, buf);
 	if (want < 0 && got > max)
-		return lqos_respond_error(out, 413, NULL,
-					  "upload is over %ld bytes; the sink takes at most %ld per request",
-					  max, max);
+		return lqos_respond_error(
+			out, 413, NULL,
+			"upload is over %ld bytes; the sink takes at most %ld per request", max,
+			max);
 	if (want >= 0 && got != want)
 		return lqos_respond_error(out, 400, NULL, "upload ended after %ld of %ld bytes",
 					  got, want);

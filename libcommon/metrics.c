@@ -12,10 +12,13 @@ static int stored_by_type_and_grade(FILE *out, sqlite3 *db)
 	int rc;
 
 	fputs("# HELP lqos_tests_stored Test results stored now, by test type and overall grade.\n"
-	      "# TYPE lqos_tests_stored gauge\n", out);
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(test_type, 'unknown'), "
+	      "# TYPE lqos_tests_stored gauge\n",
+	      out);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT coalesce(test_type, 'unknown'), "
 			       "coalesce(overall_grade, 'none'), count(*) FROM test_results "
-			       "GROUP BY 1, 2 ORDER BY 1, 2", -1, &st, NULL) != SQLITE_OK)
+			       "GROUP BY 1, 2 ORDER BY 1, 2",
+			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *type = (const char *)sqlite3_column_text(st, 0);
@@ -61,7 +64,7 @@ static long long last_test_unix(sqlite3 *db, int *ok)
 		return -1;
 	}
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
-		struct tm tm = { 0 };
+		struct tm tm = {0};
 		if (sscanf((const char *)sqlite3_column_text(st, 0), "%4d-%2d-%2dT%2d:%2d:%2d",
 			   &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
 			   &tm.tm_sec) == 6) {
@@ -76,48 +79,61 @@ static long long last_test_unix(sqlite3 *db, int *ok)
 
 int lqos_metrics_write(FILE *out, sqlite3 *db, const struct lqos_config *cfg, long now)
 {
-	static const char *const targets[] = { "webhook", "central" };
-	static const char *const states[] = { "pending", "delivered", "failed" };
+	static const char *const targets[] = {"webhook", "central"};
+	static const char *const states[] = {"pending", "delivered", "failed"};
 	int ok = 1;
 	long long last;
 
 	if (stored_by_type_and_grade(out, db) != 0)
 		return -1;
-	fprintf(out, "# HELP lqos_submissions_total Results accepted since the database was created "
+	fprintf(out,
+		"# HELP lqos_submissions_total Results accepted since the database was created "
 		"(the highest result id).\n# TYPE lqos_submissions_total counter\n"
 		"lqos_submissions_total %lld\n",
 		scalar(db, "SELECT coalesce(max(id), 0) FROM test_results", NULL, &ok));
-	fprintf(out, "# HELP lqos_unique_client_ips Distinct client addresses among stored results.\n"
+	fprintf(out,
+		"# HELP lqos_unique_client_ips Distinct client addresses among stored results.\n"
 		"# TYPE lqos_unique_client_ips gauge\nlqos_unique_client_ips %lld\n",
 		scalar(db, "SELECT count(DISTINCT client_ip) FROM test_results", NULL, &ok));
-	fprintf(out, "# HELP lqos_max_stored_tests Results kept at most (max_stored_tests).\n"
+	fprintf(out,
+		"# HELP lqos_max_stored_tests Results kept at most (max_stored_tests).\n"
 		"# TYPE lqos_max_stored_tests gauge\nlqos_max_stored_tests %ld\n",
 		cfg->max_stored_tests);
 	last = last_test_unix(db, &ok);
 	fputs("# HELP lqos_last_test_age_seconds Seconds since the newest stored result.\n"
-	      "# TYPE lqos_last_test_age_seconds gauge\n", out);
+	      "# TYPE lqos_last_test_age_seconds gauge\n",
+	      out);
 	if (last >= 0)
 		fprintf(out, "lqos_last_test_age_seconds %lld\n", (long long)now - last);
 	fputs("# HELP lqos_webhook_events Events in the webhook outbox by target and state.\n"
-	      "# TYPE lqos_webhook_events gauge\n", out);
+	      "# TYPE lqos_webhook_events gauge\n",
+	      out);
 	for (int t = 0; t < 2; t++) {
 		for (int s = 0; s < 3; s++) {
 			char sql[160];
-			snprintf(sql, sizeof(sql), "SELECT count(*) FROM webhook_outbox WHERE target = ?1 "
-				 "AND state = '%s'", states[s]);
-			fprintf(out, "lqos_webhook_events{target=\"%s\",state=\"%s\"} %lld\n", targets[t],
-				states[s], scalar(db, sql, targets[t], &ok));
+			snprintf(sql, sizeof(sql),
+				 "SELECT count(*) FROM webhook_outbox WHERE target = ?1 "
+				 "AND state = '%s'",
+				 states[s]);
+			fprintf(out, "lqos_webhook_events{target=\"%s\",state=\"%s\"} %lld\n",
+				targets[t], states[s], scalar(db, sql, targets[t], &ok));
 		}
 	}
-	fputs("# HELP lqos_webhook_oldest_pending_age_seconds Age of the oldest undelivered event.\n"
-	      "# TYPE lqos_webhook_oldest_pending_age_seconds gauge\n", out);
+	fputs("# HELP lqos_webhook_oldest_pending_age_seconds Age of the oldest undelivered "
+	      "event.\n"
+	      "# TYPE lqos_webhook_oldest_pending_age_seconds gauge\n",
+	      out);
 	for (int t = 0; t < 2; t++) {
-		long long oldest = scalar(db, "SELECT coalesce(min(created_at), -1) FROM webhook_outbox "
-					  "WHERE target = ?1 AND state = 'pending'", targets[t], &ok);
-		fprintf(out, "lqos_webhook_oldest_pending_age_seconds{target=\"%s\"} %lld\n", targets[t],
-			oldest >= 0 ? (long long)now - oldest : 0LL);
+		long long oldest =
+			scalar(db,
+			       "SELECT coalesce(min(created_at), -1) FROM webhook_outbox "
+			       "WHERE target = ?1 AND state = 'pending'",
+			       targets[t], &ok);
+		fprintf(out, "lqos_webhook_oldest_pending_age_seconds{target=\"%s\"} %lld\n",
+			targets[t], oldest >= 0 ? (long long)now - oldest : 0LL);
 	}
-	fprintf(out, "# HELP lqos_webhook_enabled 1 when webhook_url is configured.\n"
+	fprintf(out,
+		"# HELP lqos_webhook_enabled 1 when webhook_url is configured.\n"
 		"# TYPE lqos_webhook_enabled gauge\nlqos_webhook_enabled %d\n",
 		cfg->webhook_url != NULL);
 	return ok ? 0 : -1;

@@ -3,7 +3,7 @@
 #define LQOS_MIGRATIONS_H
 
 struct lqos_migration {
-	int version;      /* PRAGMA user_version after it ran */
+	int version; /* PRAGMA user_version after it ran */
 	const char *name; /* file name, for error messages */
 	const char *sql;
 };

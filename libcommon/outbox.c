@@ -13,9 +13,11 @@ static int enqueue(sqlite3 *db, const char *event_id, const char *target, const 
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db,
+	rc = sqlite3_prepare_v2(
+		db,
 		"INSERT INTO webhook_outbox (event_id, target, url, payload, created_at, "
-		"next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", -1, &st, NULL);
+		"next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
@@ -39,10 +41,12 @@ static int bound(sqlite3 *db, long max)
 
 	if (newest <= max)
 		return SQLITE_OK;
-	rc = sqlite3_prepare_v2(db,
+	rc = sqlite3_prepare_v2(
+		db,
 		"UPDATE webhook_outbox SET state = 'failed', lease_until = 0, "
 		"last_error = 'outbox full: more than outbox_max_events undelivered events' "
-		"WHERE state = 'pending' AND id <= ?1", -1, &st, NULL);
+		"WHERE state = 'pending' AND id <= ?1",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, newest - max);
@@ -51,7 +55,8 @@ static int bound(sqlite3 *db, long max)
 	if (rc != SQLITE_DONE)
 		return rc;
 	rc = sqlite3_prepare_v2(db,
-		"DELETE FROM webhook_outbox WHERE state != 'pending' AND id <= ?1", -1, &st, NULL);
+				"DELETE FROM webhook_outbox WHERE state != 'pending' AND id <= ?1",
+				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, newest - 2 * max);
@@ -65,8 +70,11 @@ int lqos_outbox_store_hook(sqlite3 *db, const char *test_id, const char *timesta
 {
 	struct lqos_outbox_ctx *c = ctx;
 	struct lqos_webhook_row row = {
-		.result = c->result, .test_id = test_id, .timestamp = timestamp,
-		.client_ip = c->client_ip, .user_agent = c->user_agent,
+		.result = c->result,
+		.test_id = test_id,
+		.timestamp = timestamp,
+		.client_ip = c->client_ip,
+		.user_agent = c->user_agent,
 	};
 	long now = (long)time(NULL);
 	char event_id[64];
@@ -201,9 +209,11 @@ int lqos_outbox_delivered(sqlite3 *db, long long id, long now, long http_status)
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(db,
-		"UPDATE webhook_outbox SET state = 'delivered', delivered_at = ?2, "
-		"last_attempt_at = ?2, last_status = ?3, attempts = attempts + 1, lease_until = 0 "
-		"WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+			       "UPDATE webhook_outbox SET state = 'delivered', delivered_at = ?2, "
+			       "last_attempt_at = ?2, last_status = ?3, attempts = attempts + 1, "
+			       "lease_until = 0 "
+			       "WHERE id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
@@ -216,10 +226,13 @@ int lqos_outbox_failed(sqlite3 *db, long long id, long now, long http_status, co
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db,
-		"UPDATE webhook_outbox SET state = ?6, last_attempt_at = ?2, last_status = ?3, "
-		"last_error = ?4, next_attempt_at = ?5, attempts = attempts + 1, lease_until = 0 "
-		"WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    db,
+		    "UPDATE webhook_outbox SET state = ?6, last_attempt_at = ?2, last_status = ?3, "
+		    "last_error = ?4, next_attempt_at = ?5, attempts = attempts + 1, lease_until = "
+		    "0 "
+		    "WHERE id = ?1",
+		    -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
@@ -237,9 +250,10 @@ int lqos_outbox_release(sqlite3 *db, long long id, long next_at)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db,
-		"UPDATE webhook_outbox SET lease_until = 0, next_attempt_at = ?2 WHERE id = ?1",
-		-1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    db,
+		    "UPDATE webhook_outbox SET lease_until = 0, next_attempt_at = ?2 WHERE id = ?1",
+		    -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, next_at);
@@ -250,12 +264,14 @@ static json_t *target_stats(sqlite3 *db, const char *target, long now)
 {
 	sqlite3_stmt *st;
 	json_t *o = json_object();
-	static const char *const states[] = { "pending", "delivered", "failed" };
+	static const char *const states[] = {"pending", "delivered", "failed"};
 
 	for (int i = 0; i < 3; i++) {
 		long count = 0;
-		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM webhook_outbox WHERE target = ?1 "
-				       "AND state = ?2", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(db,
+				       "SELECT count(*) FROM webhook_outbox WHERE target = ?1 "
+				       "AND state = ?2",
+				       -1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, states[i], -1, SQLITE_STATIC);
 			if (sqlite3_step(st) == SQLITE_ROW)
@@ -265,8 +281,10 @@ static json_t *target_stats(sqlite3 *db, const char *target, long now)
 		json_object_set_new(o, states[i], json_integer(count));
 	}
 	json_object_set_new(o, "oldest_pending_age_seconds", json_null());
-	if (sqlite3_prepare_v2(db, "SELECT min(created_at) FROM webhook_outbox WHERE target = ?1 "
-			       "AND state = 'pending'", -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+			       "SELECT min(created_at) FROM webhook_outbox WHERE target = ?1 "
+			       "AND state = 'pending'",
+			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 			json_object_set_new(o, "oldest_pending_age_seconds",
@@ -275,9 +293,11 @@ static json_t *target_stats(sqlite3 *db, const char *target, long now)
 	}
 	json_object_set_new(o, "last_error", json_null());
 	json_object_set_new(o, "last_error_at", json_null());
-	if (sqlite3_prepare_v2(db, "SELECT last_error, last_attempt_at, event_id FROM webhook_outbox "
+	if (sqlite3_prepare_v2(db,
+			       "SELECT last_error, last_attempt_at, event_id FROM webhook_outbox "
 			       "WHERE target = ?1 AND last_error IS NOT NULL "
-			       "ORDER BY last_attempt_at DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
+			       "ORDER BY last_attempt_at DESC LIMIT 1",
+			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			json_object_set_new(o, "last_error",
@@ -295,7 +315,8 @@ static json_t *target_stats(sqlite3 *db, const char *target, long now)
 			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-			json_object_set_new(o, "last_delivery_at", json_integer(sqlite3_column_int64(st, 0)));
+			json_object_set_new(o, "last_delivery_at",
+					    json_integer(sqlite3_column_int64(st, 0)));
 		sqlite3_finalize(st);
 	}
 	return o;

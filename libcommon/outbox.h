@@ -19,7 +19,7 @@ struct lqos_outbox_ctx {
 	const struct lqos_result *result;
 	const char *client_ip;
 	const char *user_agent;
-	bool enqueued;          /* set when at least one event was written */
+	bool enqueued; /* set when at least one event was written */
 };
 
 /* An lqos_store_hook: writes the webhook event (when webhook_url is set)
@@ -32,7 +32,7 @@ struct lqos_outbox_event {
 	long long id;
 	char event_id[64];
 	char target[16];
-	char *payload;          /* owned */
+	char *payload; /* owned */
 	long created_at;
 	long attempts;
 };

@@ -57,7 +57,8 @@ int lqos_filter_set_prefix(struct lqos_filter *f, const char *text, char *canoni
 	char addr[LQOS_IP_STRLEN];
 	size_t n, bits;
 
-	if (lqos_cidr_parse(text, &c) != 0 || inet_ntop(c.family, c.addr, addr, sizeof(addr)) == NULL)
+	if (lqos_cidr_parse(text, &c) != 0 ||
+	    inet_ntop(c.family, c.addr, addr, sizeof(addr)) == NULL)
 		return -1;
 	n = c.family == AF_INET ? 4 : 16;
 	bits = n * 8;
@@ -91,7 +92,7 @@ static int digits(const char **p, int n, int *out)
 
 int lqos_parse_iso8601(const char *text, char out[32])
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	const char *p = text;
 	int year, mon, day, hour = 0, min = 0, sec = 0, ms = 0, off = 0;
 	time_t t;
@@ -150,8 +151,8 @@ int lqos_parse_iso8601(const char *text, char out[32])
 	gmtime_r(&t, &tm);
 	snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
 		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
-		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
-		 (unsigned)tm.tm_sec % 100u, (unsigned)ms % 1000u);
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, (unsigned)ms % 1000u);
 	return 0;
 }
 
@@ -181,7 +182,8 @@ int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_
 	memset(f, 0, sizeof(*f));
 	found = lqos_query_get(query, "grade", value, sizeof(value));
 	if (found < 0 || (found == 1 && parse_grades(value, f) != 0)) {
-		snprintf(why, whylen, "parameter 'grade' must be a comma-separated list of "
+		snprintf(why, whylen,
+			 "parameter 'grade' must be a comma-separated list of "
 			 "A+, A, B, C, D, F (write A+ as A%%2B)");
 		return -1;
 	}
@@ -191,18 +193,21 @@ int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_
 	else if (found == 1 && strcmp(value, "virtual_household") == 0)
 		f->test_type = "virtual_household";
 	else if (found != 0) {
-		snprintf(why, whylen, "parameter 'test_type' must be single_user or virtual_household");
+		snprintf(why, whylen,
+			 "parameter 'test_type' must be single_user or virtual_household");
 		return -1;
 	}
 	found = lqos_query_get(query, "since", value, sizeof(value));
 	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, f->since) != 0)) {
-		snprintf(why, whylen, "parameter 'since' must be an ISO-8601 date or time, "
+		snprintf(why, whylen,
+			 "parameter 'since' must be an ISO-8601 date or time, "
 			 "e.g. 2025-06-12 or 2025-06-12T12:00:00Z (in a URL write + as %%2B)");
 		return -1;
 	}
 	found = lqos_query_get(query, "until", value, sizeof(value));
 	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, f->until) != 0)) {
-		snprintf(why, whylen, "parameter 'until' must be an ISO-8601 date or time, "
+		snprintf(why, whylen,
+			 "parameter 'until' must be an ISO-8601 date or time, "
 			 "e.g. 2025-06-19 or 2025-06-19T12:00:00Z (in a URL write + as %%2B)");
 		return -1;
 	}
@@ -249,7 +254,8 @@ static void build_where(const struct lqos_filter *f, char *out, size_t len)
 static void bind_filter(sqlite3_stmt *st, const struct lqos_filter *f)
 {
 	for (size_t i = 0; i < f->n_grades; i++)
-		sqlite3_bind_text(st, (int)(10 + i), lqos_grade_name(f->grades[i]), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, (int)(10 + i), lqos_grade_name(f->grades[i]), -1,
+				  SQLITE_STATIC);
 	if (f->test_type)
 		sqlite3_bind_text(st, 2, f->test_type, -1, SQLITE_STATIC);
 	if (f->since[0])
@@ -263,8 +269,7 @@ static void bind_filter(sqlite3_stmt *st, const struct lqos_filter *f)
 }
 
 /* Count the matching rows into *total and prepare the page of them. */
-static sqlite3_stmt *prepare_page(sqlite3 *db, const struct lqos_filter *f, long limit,
-				  long *total)
+static sqlite3_stmt *prepare_page(sqlite3 *db, const struct lqos_filter *f, long limit, long *total)
 {
 	char where[512], sql[1536];
 	sqlite3_stmt *st = NULL;
@@ -280,8 +285,9 @@ static sqlite3_stmt *prepare_page(sqlite3 *db, const struct lqos_filter *f, long
 	}
 	*total = (long)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	snprintf(sql, sizeof(sql), "SELECT " LQOS_STORE_ROW_COLUMNS
-		 " FROM test_results%s ORDER BY id DESC LIMIT ?1", where);
+	snprintf(sql, sizeof(sql),
+		 "SELECT " LQOS_STORE_ROW_COLUMNS " FROM test_results%s ORDER BY id DESC LIMIT ?1",
+		 where);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
 	bind_filter(st, f);

@@ -17,14 +17,14 @@
 #define LQOS_IP_BLOB_MAX 17
 
 struct lqos_filter {
-	enum lqos_grade grades[6];   /* overall_grade in this set */
+	enum lqos_grade grades[6]; /* overall_grade in this set */
 	size_t n_grades;
-	const char *test_type;       /* "single_user", "virtual_household" or NULL */
-	char since[32], until[32];   /* canonical timestamps, "" when unset */
-	bool has_range;              /* client_ip_bin in [lo, hi] */
+	const char *test_type; /* "single_user", "virtual_household" or NULL */
+	char since[32], until[32]; /* canonical timestamps, "" when unset */
+	bool has_range; /* client_ip_bin in [lo, hi] */
 	uint8_t lo[LQOS_IP_BLOB_MAX], hi[LQOS_IP_BLOB_MAX];
 	size_t blob_len;
-	bool csv;                    /* format=csv */
+	bool csv; /* format=csv */
 };
 
 /* Parse grade=, test_type=, since=, until= and format= from `query`

@@ -8,7 +8,7 @@
  * bounds. The parser walks these tables; nothing else is read. */
 enum field_kind {
 	FIELD_NUMBER, /* JSON number within [lo, hi] */
-	FIELD_GRADE,  /* "A+".."F", or {"grade": "A+"} in the original client */
+	FIELD_GRADE, /* "A+".."F", or {"grade": "A+"} in the original client */
 	FIELD_STRING, /* UTF-8 string, at most hi bytes */
 };
 
@@ -17,28 +17,31 @@ struct field {
 	enum field_kind kind;
 	double lo, hi;
 	bool required;
-	size_t offset;    /* into struct lqos_result */
+	size_t offset; /* into struct lqos_result */
 };
 
 #define R(member) offsetof(struct lqos_result, member)
-#define PH(p, member) (offsetof(struct lqos_result, phase) + \
-		       (p) * sizeof(struct lqos_phase_metrics) + \
-		       offsetof(struct lqos_phase_metrics, member))
+#define PH(p, member)                                                                              \
+	(offsetof(struct lqos_result, phase) + (p) * sizeof(struct lqos_phase_metrics) +           \
+	 offsetof(struct lqos_phase_metrics, member))
 #define MBPS 0, 100000
 #define MS 0, 60000
 #define INC -60000, 60000
 
-#define PHASE_FIELDS(name, p, req) \
-	{ name ".throughput_mbps", FIELD_NUMBER, MBPS, req, PH(p, throughput_mbps) }, \
-	{ name ".latency_p50_ms", FIELD_NUMBER, MS, false, PH(p, latency_p50_ms) }, \
-	{ name ".latency_p90_ms", FIELD_NUMBER, MS, false, PH(p, latency_p90_ms) }, \
-	{ name ".latency_increase_ms", FIELD_NUMBER, INC, true, PH(p, latency_increase_ms) }, \
-	{ name ".jitter_ms", FIELD_NUMBER, MS, false, PH(p, jitter_ms) }
+#define PHASE_FIELDS(name, p, req)                                                                 \
+	{name ".throughput_mbps", FIELD_NUMBER, MBPS, req, PH(p, throughput_mbps)},                \
+		{name ".latency_p50_ms", FIELD_NUMBER, MS, false, PH(p, latency_p50_ms)},          \
+		{name ".latency_p90_ms", FIELD_NUMBER, MS, false, PH(p, latency_p90_ms)},          \
+		{name ".latency_increase_ms", FIELD_NUMBER, INC, true,                             \
+		 PH(p, latency_increase_ms)},                                                      \
+	{                                                                                          \
+		name ".jitter_ms", FIELD_NUMBER, MS, false, PH(p, jitter_ms)                       \
+	}
 
 static const struct field native_common[] = {
-	{ "test_duration_seconds", FIELD_NUMBER, 0, 3600, false, R(test_duration_seconds) },
-	{ "baseline_latency_ms", FIELD_NUMBER, MS, true, R(baseline_latency_ms) },
-	{ "server_name", FIELD_STRING, 0, 128, false, R(server_name) },
+	{"test_duration_seconds", FIELD_NUMBER, 0, 3600, false, R(test_duration_seconds)},
+	{"baseline_latency_ms", FIELD_NUMBER, MS, true, R(baseline_latency_ms)},
+	{"server_name", FIELD_STRING, 0, 128, false, R(server_name)},
 };
 
 static const struct field native_single[] = {
@@ -52,55 +55,57 @@ static const struct field native_bidirectional[] = {
 };
 
 static const struct field native_household[] = {
-	{ "download_mbps", FIELD_NUMBER, MBPS, false, R(download_mbps) },
-	{ "upload_mbps", FIELD_NUMBER, MBPS, false, R(upload_mbps) },
-	{ "alex.latency_increase_ms", FIELD_NUMBER, INC, true, R(alex_latency_increase_ms) },
-	{ "alex.jitter_ms", FIELD_NUMBER, MS, true, R(alex_jitter_ms) },
-	{ "alex.loss_pct", FIELD_NUMBER, 0, 100, true, R(alex_loss_pct) },
-	{ "sarah.latency_increase_ms", FIELD_NUMBER, INC, true, R(sarah_latency_increase_ms) },
-	{ "sarah.jitter_ms", FIELD_NUMBER, MS, true, R(sarah_jitter_ms) },
-	{ "sarah.delivered_pct", FIELD_NUMBER, 0, 1000, true, R(sarah_delivered_pct) },
-	{ "jake.fetch_ratio_p90", FIELD_NUMBER, 0, 1000, true, R(jake_fetch_ratio_p90) },
-	{ "jake.stalls", FIELD_NUMBER, 0, 100000, true, R(jake_stalls) },
-	{ "computer.spare_capacity_share_pct", FIELD_NUMBER, 0, 1000, true, R(computer_spare_share_pct) },
-	{ "computer.throughput_mbps", FIELD_NUMBER, MBPS, false, R(computer_throughput_mbps) },
+	{"download_mbps", FIELD_NUMBER, MBPS, false, R(download_mbps)},
+	{"upload_mbps", FIELD_NUMBER, MBPS, false, R(upload_mbps)},
+	{"alex.latency_increase_ms", FIELD_NUMBER, INC, true, R(alex_latency_increase_ms)},
+	{"alex.jitter_ms", FIELD_NUMBER, MS, true, R(alex_jitter_ms)},
+	{"alex.loss_pct", FIELD_NUMBER, 0, 100, true, R(alex_loss_pct)},
+	{"sarah.latency_increase_ms", FIELD_NUMBER, INC, true, R(sarah_latency_increase_ms)},
+	{"sarah.jitter_ms", FIELD_NUMBER, MS, true, R(sarah_jitter_ms)},
+	{"sarah.delivered_pct", FIELD_NUMBER, 0, 1000, true, R(sarah_delivered_pct)},
+	{"jake.fetch_ratio_p90", FIELD_NUMBER, 0, 1000, true, R(jake_fetch_ratio_p90)},
+	{"jake.stalls", FIELD_NUMBER, 0, 100000, true, R(jake_stalls)},
+	{"computer.spare_capacity_share_pct", FIELD_NUMBER, 0, 1000, true,
+	 R(computer_spare_share_pct)},
+	{"computer.throughput_mbps", FIELD_NUMBER, MBPS, false, R(computer_throughput_mbps)},
 };
 
 static const struct field original_common[] = {
-	{ "results.metrics.test_duration_seconds", FIELD_NUMBER, 0, 3600, false, R(test_duration_seconds) },
-	{ "results.metrics.baseline_latency_ms", FIELD_NUMBER, MS, false, R(baseline_latency_ms) },
-	{ "results.metrics.download_throughput_mbps", FIELD_NUMBER, MBPS, false, R(download_mbps) },
-	{ "results.metrics.upload_throughput_mbps", FIELD_NUMBER, MBPS, false, R(upload_mbps) },
-	{ "results.server_info.server_name", FIELD_STRING, 0, 128, false, R(server_name) },
-	{ "server_info.server_name", FIELD_STRING, 0, 128, false, R(server_name) },
+	{"results.metrics.test_duration_seconds", FIELD_NUMBER, 0, 3600, false,
+	 R(test_duration_seconds)},
+	{"results.metrics.baseline_latency_ms", FIELD_NUMBER, MS, false, R(baseline_latency_ms)},
+	{"results.metrics.download_throughput_mbps", FIELD_NUMBER, MBPS, false, R(download_mbps)},
+	{"results.metrics.upload_throughput_mbps", FIELD_NUMBER, MBPS, false, R(upload_mbps)},
+	{"results.server_info.server_name", FIELD_STRING, 0, 128, false, R(server_name)},
+	{"server_info.server_name", FIELD_STRING, 0, 128, false, R(server_name)},
 };
 
 static const struct field original_single[] = {
-	{ "results.metrics.download_latency_increase_ms", FIELD_NUMBER, INC, true,
-	  PH(LQOS_PHASE_DOWNLOAD, latency_increase_ms) },
-	{ "results.metrics.upload_latency_increase_ms", FIELD_NUMBER, INC, true,
-	  PH(LQOS_PHASE_UPLOAD, latency_increase_ms) },
-	{ "results.metrics.bidirectional_latency_increase_ms", FIELD_NUMBER, INC, true,
-	  PH(LQOS_PHASE_BIDIRECTIONAL, latency_increase_ms) },
+	{"results.metrics.download_latency_increase_ms", FIELD_NUMBER, INC, true,
+	 PH(LQOS_PHASE_DOWNLOAD, latency_increase_ms)},
+	{"results.metrics.upload_latency_increase_ms", FIELD_NUMBER, INC, true,
+	 PH(LQOS_PHASE_UPLOAD, latency_increase_ms)},
+	{"results.metrics.bidirectional_latency_increase_ms", FIELD_NUMBER, INC, true,
+	 PH(LQOS_PHASE_BIDIRECTIONAL, latency_increase_ms)},
 };
 
 /* The original client's own letters are checked, never trusted. */
 static const struct field original_letters[] = {
-	{ "results.grades.overall", FIELD_GRADE, 0, 0, false, 0 },
-	{ "results.grades.download", FIELD_GRADE, 0, 0, false, 0 },
-	{ "results.grades.upload", FIELD_GRADE, 0, 0, false, 0 },
-	{ "results.grades.bidirectional", FIELD_GRADE, 0, 0, false, 0 },
+	{"results.grades.overall", FIELD_GRADE, 0, 0, false, 0},
+	{"results.grades.download", FIELD_GRADE, 0, 0, false, 0},
+	{"results.grades.upload", FIELD_GRADE, 0, 0, false, 0},
+	{"results.grades.bidirectional", FIELD_GRADE, 0, 0, false, 0},
 };
 
 static const struct field original_household[] = {
-	{ "results.household_metrics.alex_performance", FIELD_GRADE, 0, 0, true,
-	  R(user_letters) + LQOS_USER_ALEX * sizeof(enum lqos_grade) },
-	{ "results.household_metrics.sarah_performance", FIELD_GRADE, 0, 0, true,
-	  R(user_letters) + LQOS_USER_SARAH * sizeof(enum lqos_grade) },
-	{ "results.household_metrics.jake_performance", FIELD_GRADE, 0, 0, true,
-	  R(user_letters) + LQOS_USER_JAKE * sizeof(enum lqos_grade) },
-	{ "results.household_metrics.computer_performance", FIELD_GRADE, 0, 0, true,
-	  R(user_letters) + LQOS_USER_COMPUTER * sizeof(enum lqos_grade) },
+	{"results.household_metrics.alex_performance", FIELD_GRADE, 0, 0, true,
+	 R(user_letters) + LQOS_USER_ALEX * sizeof(enum lqos_grade)},
+	{"results.household_metrics.sarah_performance", FIELD_GRADE, 0, 0, true,
+	 R(user_letters) + LQOS_USER_SARAH * sizeof(enum lqos_grade)},
+	{"results.household_metrics.jake_performance", FIELD_GRADE, 0, 0, true,
+	 R(user_letters) + LQOS_USER_JAKE * sizeof(enum lqos_grade)},
+	{"results.household_metrics.computer_performance", FIELD_GRADE, 0, 0, true,
+	 R(user_letters) + LQOS_USER_COMPUTER * sizeof(enum lqos_grade)},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -126,8 +131,8 @@ static json_t *json_path(json_t *root, const char *path)
 	return cur;
 }
 
-static int read_fields(json_t *root, const struct field *fields, size_t n,
-		       struct lqos_result *out, char *why, size_t whylen)
+static int read_fields(json_t *root, const struct field *fields, size_t n, struct lqos_result *out,
+		       char *why, size_t whylen)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct field *f = &fields[i];
@@ -165,14 +170,14 @@ static int read_fields(json_t *root, const struct field *fields, size_t n,
 			}
 			s = json_string_value(v);
 			if (json_string_length(v) > (size_t)f->hi) {
-				snprintf(why, whylen, "field '%s' is longer than %g bytes",
-					 f->path, f->hi);
+				snprintf(why, whylen, "field '%s' is longer than %g bytes", f->path,
+					 f->hi);
 				return -1;
 			}
 			for (const char *c = s; *c; c++) {
 				if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-					snprintf(why, whylen, "field '%s' contains control characters",
-						 f->path);
+					snprintf(why, whylen,
+						 "field '%s' contains control characters", f->path);
 					return -1;
 				}
 			}
@@ -188,7 +193,8 @@ static int read_fields(json_t *root, const struct field *fields, size_t n,
 						   : LQOS_GRADE_NONE;
 			if (g == LQOS_GRADE_NONE) {
 				snprintf(why, whylen,
-					 "field '%s' must be a grade: A+, A, B, C, D or F", f->path);
+					 "field '%s' must be a grade: A+, A, B, C, D or F",
+					 f->path);
 				return -1;
 			}
 			if (f->offset != 0)
@@ -223,8 +229,8 @@ static void result_init(struct lqos_result *r)
 	r->household_score = -1;
 }
 
-static int parse_test_type(json_t *v, const char *path, enum lqos_test_type *out,
-			   char *why, size_t whylen)
+static int parse_test_type(json_t *v, const char *path, enum lqos_test_type *out, char *why,
+			   size_t whylen)
 {
 	const char *s;
 
@@ -262,8 +268,8 @@ static int parse_original(json_t *root, struct lqos_result *out, char *why, size
 		}
 		out->telemetry_enabled = json_is_true(enabled);
 	}
-	if (parse_test_type(json_object_get(results, "test_type"), "results.test_type",
-			    &out->type, why, whylen) != 0)
+	if (parse_test_type(json_object_get(results, "test_type"), "results.test_type", &out->type,
+			    why, whylen) != 0)
 		return -1;
 	if (read_fields(root, original_common, N(original_common), out, why, whylen) != 0 ||
 	    read_fields(root, original_letters, N(original_letters), out, why, whylen) != 0)
@@ -281,8 +287,8 @@ static int parse_original(json_t *root, struct lqos_result *out, char *why, size
 static int parse_native(json_t *root, struct lqos_result *out, char *why, size_t whylen)
 {
 	out->format = LQOS_FORMAT_NATIVE;
-	if (parse_test_type(json_object_get(root, "test_type"), "test_type", &out->type,
-			    why, whylen) != 0)
+	if (parse_test_type(json_object_get(root, "test_type"), "test_type", &out->type, why,
+			    whylen) != 0)
 		return -1;
 	if (read_fields(root, native_common, N(native_common), out, why, whylen) != 0)
 		return -1;
@@ -299,8 +305,8 @@ static int parse_native(json_t *root, struct lqos_result *out, char *why, size_t
 	return 0;
 }
 
-int lqos_result_parse(const char *body, size_t len, struct lqos_result *out,
-		      char *why, size_t whylen)
+int lqos_result_parse(const char *body, size_t len, struct lqos_result *out, char *why,
+		      size_t whylen)
 {
 	json_error_t err;
 	json_t *root;
@@ -309,8 +315,8 @@ int lqos_result_parse(const char *body, size_t len, struct lqos_result *out,
 	result_init(out);
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
-		snprintf(why, whylen, "body is not valid JSON: %s (line %d, column %d)",
-			 err.text, err.line, err.column);
+		snprintf(why, whylen, "body is not valid JSON: %s (line %d, column %d)", err.text,
+			 err.line, err.column);
 		return -1;
 	}
 	if (!json_is_object(root)) {
@@ -346,8 +352,8 @@ void lqos_result_grade(struct lqos_result *r)
 			r->alex_latency_increase_ms, r->alex_jitter_ms, r->alex_loss_pct);
 		r->user_grade[LQOS_USER_SARAH] = lqos_grade_video_call(
 			r->sarah_latency_increase_ms, r->sarah_jitter_ms, r->sarah_delivered_pct);
-		r->user_grade[LQOS_USER_JAKE] = lqos_grade_streaming(
-			r->jake_fetch_ratio_p90, (long)r->jake_stalls);
+		r->user_grade[LQOS_USER_JAKE] =
+			lqos_grade_streaming(r->jake_fetch_ratio_p90, (long)r->jake_stalls);
 		r->user_grade[LQOS_USER_COMPUTER] = lqos_grade_bulk(r->computer_spare_share_pct);
 	}
 	r->overall_grade = lqos_grade_combine(r->user_grade, LQOS_N_USERS);
@@ -377,7 +383,8 @@ json_t *lqos_result_grades_json(const struct lqos_result *r)
 
 	json_object_set_new(g, "overall", grade_or_null(r->overall_grade));
 	if (r->type == LQOS_TEST_SINGLE_USER) {
-		json_object_set_new(g, "download", grade_or_null(r->phase_grade[LQOS_PHASE_DOWNLOAD]));
+		json_object_set_new(g, "download",
+				    grade_or_null(r->phase_grade[LQOS_PHASE_DOWNLOAD]));
 		json_object_set_new(g, "upload", grade_or_null(r->phase_grade[LQOS_PHASE_UPLOAD]));
 		json_object_set_new(g, "bidirectional",
 				    grade_or_null(r->phase_grade[LQOS_PHASE_BIDIRECTIONAL]));
@@ -386,7 +393,8 @@ json_t *lqos_result_grades_json(const struct lqos_result *r)
 		json_object_set_new(g, "alex", grade_or_null(r->user_grade[LQOS_USER_ALEX]));
 		json_object_set_new(g, "sarah", grade_or_null(r->user_grade[LQOS_USER_SARAH]));
 		json_object_set_new(g, "jake", grade_or_null(r->user_grade[LQOS_USER_JAKE]));
-		json_object_set_new(g, "computer", grade_or_null(r->user_grade[LQOS_USER_COMPUTER]));
+		json_object_set_new(g, "computer",
+				    grade_or_null(r->user_grade[LQOS_USER_COMPUTER]));
 		json_object_set_new(g, "household_score", json_integer(r->household_score));
 	}
 	return g;
@@ -394,50 +402,57 @@ json_t *lqos_result_grades_json(const struct lqos_result *r)
 
 static json_t *phase_json(const struct lqos_phase_metrics *p, enum lqos_grade g)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "throughput_mbps", num_or_null(p->throughput_mbps),
-			 "latency_p50_ms", num_or_null(p->latency_p50_ms),
-			 "latency_p90_ms", num_or_null(p->latency_p90_ms),
-			 "latency_increase_ms", num_or_null(p->latency_increase_ms),
-			 "jitter_ms", num_or_null(p->jitter_ms),
-			 "grade", grade_or_null(g));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "throughput_mbps",
+			 num_or_null(p->throughput_mbps), "latency_p50_ms",
+			 num_or_null(p->latency_p50_ms), "latency_p90_ms",
+			 num_or_null(p->latency_p90_ms), "latency_increase_ms",
+			 num_or_null(p->latency_increase_ms), "jitter_ms",
+			 num_or_null(p->jitter_ms), "grade", grade_or_null(g));
 }
 
 json_t *lqos_result_details_json(const struct lqos_result *r)
 {
-	json_t *d = json_pack("{s:s, s:s, s:o, s:o}",
-			      "format", r->format == LQOS_FORMAT_NATIVE ? "native" : "original",
-			      "test_type", lqos_test_type_name(r->type),
-			      "baseline_latency_ms", num_or_null(r->baseline_latency_ms),
-			      "test_duration_seconds", num_or_null(r->test_duration_seconds));
+	json_t *d = json_pack("{s:s, s:s, s:o, s:o}", "format",
+			      r->format == LQOS_FORMAT_NATIVE ? "native" : "original", "test_type",
+			      lqos_test_type_name(r->type), "baseline_latency_ms",
+			      num_or_null(r->baseline_latency_ms), "test_duration_seconds",
+			      num_or_null(r->test_duration_seconds));
 
 	if (r->type == LQOS_TEST_SINGLE_USER) {
-		json_object_set_new(d, "download", phase_json(&r->phase[LQOS_PHASE_DOWNLOAD],
-							      r->phase_grade[LQOS_PHASE_DOWNLOAD]));
-		json_object_set_new(d, "upload", phase_json(&r->phase[LQOS_PHASE_UPLOAD],
-							    r->phase_grade[LQOS_PHASE_UPLOAD]));
+		json_object_set_new(d, "download",
+				    phase_json(&r->phase[LQOS_PHASE_DOWNLOAD],
+					       r->phase_grade[LQOS_PHASE_DOWNLOAD]));
+		json_object_set_new(d, "upload",
+				    phase_json(&r->phase[LQOS_PHASE_UPLOAD],
+					       r->phase_grade[LQOS_PHASE_UPLOAD]));
 		json_object_set_new(d, "bidirectional",
 				    phase_json(&r->phase[LQOS_PHASE_BIDIRECTIONAL],
 					       r->phase_grade[LQOS_PHASE_BIDIRECTIONAL]));
 	} else if (r->format == LQOS_FORMAT_NATIVE) {
-		json_object_set_new(d, "alex", json_pack("{s:o, s:o, s:o, s:o}",
-			"latency_increase_ms", num_or_null(r->alex_latency_increase_ms),
-			"jitter_ms", num_or_null(r->alex_jitter_ms),
-			"loss_pct", num_or_null(r->alex_loss_pct),
-			"grade", grade_or_null(r->user_grade[LQOS_USER_ALEX])));
-		json_object_set_new(d, "sarah", json_pack("{s:o, s:o, s:o, s:o}",
-			"latency_increase_ms", num_or_null(r->sarah_latency_increase_ms),
-			"jitter_ms", num_or_null(r->sarah_jitter_ms),
-			"delivered_pct", num_or_null(r->sarah_delivered_pct),
-			"grade", grade_or_null(r->user_grade[LQOS_USER_SARAH])));
-		json_object_set_new(d, "jake", json_pack("{s:o, s:o, s:o}",
-			"fetch_ratio_p90", num_or_null(r->jake_fetch_ratio_p90),
-			"stalls", num_or_null(r->jake_stalls),
-			"grade", grade_or_null(r->user_grade[LQOS_USER_JAKE])));
-		json_object_set_new(d, "computer", json_pack("{s:o, s:o, s:o}",
-			"spare_capacity_share_pct", num_or_null(r->computer_spare_share_pct),
-			"throughput_mbps", num_or_null(r->computer_throughput_mbps),
-			"grade", grade_or_null(r->user_grade[LQOS_USER_COMPUTER])));
+		json_object_set_new(d, "alex",
+				    json_pack("{s:o, s:o, s:o, s:o}", "latency_increase_ms",
+					      num_or_null(r->alex_latency_increase_ms), "jitter_ms",
+					      num_or_null(r->alex_jitter_ms), "loss_pct",
+					      num_or_null(r->alex_loss_pct), "grade",
+					      grade_or_null(r->user_grade[LQOS_USER_ALEX])));
+		json_object_set_new(d, "sarah",
+				    json_pack("{s:o, s:o, s:o, s:o}", "latency_increase_ms",
+					      num_or_null(r->sarah_latency_increase_ms),
+					      "jitter_ms", num_or_null(r->sarah_jitter_ms),
+					      "delivered_pct", num_or_null(r->sarah_delivered_pct),
+					      "grade",
+					      grade_or_null(r->user_grade[LQOS_USER_SARAH])));
+		json_object_set_new(d, "jake",
+				    json_pack("{s:o, s:o, s:o}", "fetch_ratio_p90",
+					      num_or_null(r->jake_fetch_ratio_p90), "stalls",
+					      num_or_null(r->jake_stalls), "grade",
+					      grade_or_null(r->user_grade[LQOS_USER_JAKE])));
+		json_object_set_new(d, "computer",
+				    json_pack("{s:o, s:o, s:o}", "spare_capacity_share_pct",
+					      num_or_null(r->computer_spare_share_pct),
+					      "throughput_mbps",
+					      num_or_null(r->computer_throughput_mbps), "grade",
+					      grade_or_null(r->user_grade[LQOS_USER_COMPUTER])));
 	}
 	return d;
 }

@@ -17,7 +17,7 @@ enum lqos_test_type {
 };
 
 enum lqos_result_format {
-	LQOS_FORMAT_NATIVE,   /* this project's browser test */
+	LQOS_FORMAT_NATIVE, /* this project's browser test */
 	LQOS_FORMAT_ORIGINAL, /* the original LibreQoS client */
 };
 
@@ -36,7 +36,7 @@ struct lqos_phase_metrics {
 struct lqos_result {
 	enum lqos_test_type type;
 	enum lqos_result_format format;
-	bool telemetry_enabled;       /* original client may opt out */
+	bool telemetry_enabled; /* original client may opt out */
 	double test_duration_seconds;
 	double baseline_latency_ms;
 	double download_mbps;
@@ -56,14 +56,14 @@ struct lqos_result {
 	enum lqos_grade user_grade[LQOS_N_USERS];
 	enum lqos_grade overall_grade;
 	int single_user_score; /* -1 when not a single-user test */
-	int household_score;   /* -1 when not a household test */
+	int household_score; /* -1 when not a household test */
 };
 
 /* Parse and validate `len` bytes of JSON. Returns 0, or -1 with a
  * message a person can act on in `why` (naming the field). Nothing is
  * allocated in `out`. */
-int lqos_result_parse(const char *body, size_t len, struct lqos_result *out,
-		      char *why, size_t whylen);
+int lqos_result_parse(const char *body, size_t len, struct lqos_result *out, char *why,
+		      size_t whylen);
 
 /* Compute every grade and score from the metrics (SPEC section 6). */
 void lqos_result_grade(struct lqos_result *r);

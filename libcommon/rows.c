@@ -85,11 +85,11 @@ long lqos_rows_write(FILE *out, sqlite3_stmt *st, const char *indent)
 					fputs("null", out);
 				break;
 			case SQLITE_TEXT:
-				lqos_rows_write_string(out, (const char *)sqlite3_column_text(st, i),
+				lqos_rows_write_string(out,
+						       (const char *)sqlite3_column_text(st, i),
 						       (size_t)sqlite3_column_bytes(st, i));
 				break;
-			default:
-				fputs("null", out);
+			default: fputs("null", out);
 			}
 		}
 		fputc('}', out);

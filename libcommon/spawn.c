@@ -54,7 +54,9 @@ void lqos_spawn_flusher(void)
 			close(devnull);
 	}
 	execl(path, "lqos-webhook-flush", "--quiet", "--wait-lock", "3000", (char *)NULL);
-	fprintf(stderr, "ISP telemetry: cannot start %s for prompt webhook delivery: %s "
-		"(cron will deliver)\n", path, strerror(errno));
+	fprintf(stderr,
+		"ISP telemetry: cannot start %s for prompt webhook delivery: %s "
+		"(cron will deliver)\n",
+		path, strerror(errno));
 	_exit(0);
 }

@@ -23,7 +23,8 @@ int lqos_stats_handle(struct lqos_app *app)
 	json_object_set_new(body, "max_tests_per_ip_per_hour",
 			    json_integer(app->cfg.max_tests_per_ip_per_hour));
 	json_object_set_new(body, "database_path", json_string(app->cfg.database_path));
-	json_object_set_new(body, "webhook_enabled", json_boolean(lqos_config_webhook_enabled(&app->cfg)));
+	json_object_set_new(body, "webhook_enabled",
+			    json_boolean(lqos_config_webhook_enabled(&app->cfg)));
 	if (lqos_config_webhook_enabled(&app->cfg)) {
 		lqos_url_redact(app->cfg.webhook_url, url, sizeof(url));
 		json_object_set_new(body, "webhook_url", json_string(url));

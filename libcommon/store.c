@@ -67,7 +67,8 @@ static void describe_error(sqlite3 *db, const char *path, const char *what, char
 		if (on_readonly_fs(path)) {
 			snprintf(why, whylen,
 				 "telemetry database %s cannot be written: its file system is "
-				 "mounted read-only", path);
+				 "mounted read-only",
+				 path);
 			break;
 		}
 		snprintf(why, whylen,
@@ -76,7 +77,8 @@ static void describe_error(sqlite3 *db, const char *path, const char *what, char
 			 path ? path : "", db ? sqlite3_errmsg(db) : what);
 		break;
 	case SQLITE_FULL:
-		snprintf(why, whylen, "telemetry database %s: disk full; free space in its directory",
+		snprintf(why, whylen,
+			 "telemetry database %s: disk full; free space in its directory",
 			 path ? path : "");
 		break;
 	case SQLITE_BUSY:
@@ -86,7 +88,8 @@ static void describe_error(sqlite3 *db, const char *path, const char *what, char
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
 		snprintf(why, whylen,
-			 "telemetry database %s is damaged or not a database; restore it from backup",
+			 "telemetry database %s is damaged or not a database; restore it from "
+			 "backup",
 			 path ? path : "");
 		break;
 	default:
@@ -113,7 +116,8 @@ static int make_parent_dirs(const char *path, char *why, size_t whylen)
 		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
 			snprintf(why, whylen,
 				 "cannot create database directory %s: %s (it must be writable "
-				 "by the web server user)", buf, strerror(errno));
+				 "by the web server user)",
+				 buf, strerror(errno));
 			return -1;
 		}
 		*p = '/';
@@ -233,8 +237,8 @@ sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen)
 	}
 	if (make_parent_dirs(path, why, whylen) != 0)
 		return NULL;
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(
+		path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		describe_error(db, path, "opening", why, whylen);
 		sqlite3_close(db);
@@ -307,9 +311,8 @@ static void iso_from_time(time_t t, char *out, size_t outlen)
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.000Z",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		 tm.tm_sec);
+	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Two decimals are plenty for Mbps and ms and keep JSON readable. */
@@ -369,8 +372,9 @@ static int check_rate(sqlite3 *db, const char *ip, long limit, long *retry_after
 
 	iso_from_time(now - 3600, since, sizeof(since));
 	rc = sqlite3_prepare_v2(db,
-		"SELECT count(*), min(timestamp) FROM test_results "
-		"WHERE client_ip = ?1 AND timestamp >= ?2", -1, &st, NULL);
+				"SELECT count(*), min(timestamp) FROM test_results "
+				"WHERE client_ip = ?1 AND timestamp >= ?2",
+				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
@@ -382,10 +386,10 @@ static int check_rate(sqlite3 *db, const char *ip, long limit, long *retry_after
 	count = (long)sqlite3_column_int64(st, 0);
 	*retry_after = 60;
 	if (count >= limit && sqlite3_column_type(st, 1) == SQLITE_TEXT) {
-		struct tm tm = { 0 };
+		struct tm tm = {0};
 		const char *oldest = (const char *)sqlite3_column_text(st, 1);
-		if (sscanf(oldest, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
-			   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
+		if (sscanf(oldest, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
 			time_t t;
 			tm.tm_year -= 1900;
 			tm.tm_mon -= 1;
@@ -476,15 +480,16 @@ static int prune(sqlite3 *db, sqlite3_int64 newest_id, long max)
 
 enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_insert_args *a,
 					 char test_id[LQOS_TEST_ID_LEN],
-					 char timestamp[LQOS_TIMESTAMP_LEN],
-					 long *retry_after, char *why, size_t whylen)
+					 char timestamp[LQOS_TIMESTAMP_LEN], long *retry_after,
+					 char *why, size_t whylen)
 {
 	long max_id = 0;
 	sqlite3_int64 id;
 	int limited;
 
 	if (exec_sql(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
-		describe_error(db, sqlite3_db_filename(db, "main"), "starting a write", why, whylen);
+		describe_error(db, sqlite3_db_filename(db, "main"), "starting a write", why,
+			       whylen);
 		return LQOS_STORE_UNAVAILABLE;
 	}
 	if (a->max_per_ip_per_hour > 0) {
@@ -493,12 +498,13 @@ enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_in
 			exec_sql(db, "ROLLBACK");
 			if (limited > 0)
 				return LQOS_STORE_RATE_LIMITED;
-			describe_error(db, sqlite3_db_filename(db, "main"), "checking the rate limit",
-				       why, whylen);
+			describe_error(db, sqlite3_db_filename(db, "main"),
+				       "checking the rate limit", why, whylen);
 			return LQOS_STORE_UNAVAILABLE;
 		}
 	}
-	if (query_long(db, "SELECT coalesce(max(id), 0) FROM test_results", NULL, &max_id) != SQLITE_OK)
+	if (query_long(db, "SELECT coalesce(max(id), 0) FROM test_results", NULL, &max_id) !=
+	    SQLITE_OK)
 		goto fail;
 	id = (sqlite3_int64)max_id + 1;
 	lqos_store_now(timestamp);
@@ -530,12 +536,8 @@ static json_t *row_json(sqlite3_stmt *st)
 		const char *name = sqlite3_column_name(st, i);
 		json_t *v;
 		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_INTEGER:
-			v = json_integer(sqlite3_column_int64(st, i));
-			break;
-		case SQLITE_FLOAT:
-			v = json_real(sqlite3_column_double(st, i));
-			break;
+		case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, i)); break;
+		case SQLITE_FLOAT: v = json_real(sqlite3_column_double(st, i)); break;
 		case SQLITE_TEXT:
 			v = json_stringn((const char *)sqlite3_column_text(st, i),
 					 (size_t)sqlite3_column_bytes(st, i));
@@ -543,8 +545,7 @@ static json_t *row_json(sqlite3_stmt *st)
 			if (v == NULL)
 				v = json_null();
 			break;
-		default:
-			v = json_null();
+		default: v = json_null();
 		}
 		json_object_set_new(row, name, v);
 	}
@@ -571,7 +572,8 @@ json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen)
 	sqlite3_stmt *st;
 	json_t *rows;
 
-	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM test_results ORDER BY id DESC LIMIT ?1",
+	if (sqlite3_prepare_v2(db,
+			       "SELECT " ROW_COLUMNS " FROM test_results ORDER BY id DESC LIMIT ?1",
 			       -1, &st, NULL) != SQLITE_OK) {
 		describe_error(db, NULL, "reading results", why, whylen);
 		return NULL;
@@ -582,8 +584,8 @@ json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen)
 	return rows;
 }
 
-json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total,
-			    char *why, size_t whylen)
+json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total, char *why,
+			    size_t whylen)
 {
 	sqlite3_stmt *st;
 	json_t *rows;
@@ -593,8 +595,10 @@ json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long
 		describe_error(db, NULL, "counting results", why, whylen);
 		return NULL;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM test_results WHERE client_ip = ?1 "
-			       "ORDER BY timestamp DESC, id DESC LIMIT ?2", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+			       "SELECT " ROW_COLUMNS " FROM test_results WHERE client_ip = ?1 "
+			       "ORDER BY timestamp DESC, id DESC LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK) {
 		describe_error(db, NULL, "reading results", why, whylen);
 		return NULL;
 	}
@@ -611,10 +615,12 @@ int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen)
 	sqlite3_stmt *st;
 
 	if (query_long(db, "SELECT count(*) FROM test_results", NULL, &total) != SQLITE_OK ||
-	    query_long(db, "SELECT count(DISTINCT client_ip) FROM test_results", NULL, &unique) != SQLITE_OK ||
-	    query_long(db, "SELECT count(*) FROM test_results WHERE test_type = 'single_user'", NULL,
-		       &single) != SQLITE_OK ||
-	    query_long(db, "SELECT count(*) FROM test_results WHERE test_type = 'virtual_household'",
+	    query_long(db, "SELECT count(DISTINCT client_ip) FROM test_results", NULL, &unique) !=
+		    SQLITE_OK ||
+	    query_long(db, "SELECT count(*) FROM test_results WHERE test_type = 'single_user'",
+		       NULL, &single) != SQLITE_OK ||
+	    query_long(db,
+		       "SELECT count(*) FROM test_results WHERE test_type = 'virtual_household'",
 		       NULL, &household) != SQLITE_OK) {
 		describe_error(db, NULL, "counting results", why, whylen);
 		return -1;
@@ -623,8 +629,8 @@ int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen)
 	json_object_set_new(obj, "unique_client_ips", json_integer(unique));
 	json_object_set_new(obj, "single_user_tests", json_integer(single));
 	json_object_set_new(obj, "virtual_household_tests", json_integer(household));
-	if (sqlite3_prepare_v2(db, "SELECT timestamp FROM test_results ORDER BY id DESC LIMIT 1", -1,
-			       &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT timestamp FROM test_results ORDER BY id DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK) {
 		describe_error(db, NULL, "reading results", why, whylen);
 		return -1;
 	}
@@ -642,7 +648,8 @@ char *lqos_store_meta_get(sqlite3 *db, const char *key)
 	sqlite3_stmt *st;
 	char *value = NULL;
 
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return NULL;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -656,7 +663,8 @@ int lqos_store_meta_set(sqlite3 *db, const char *key, const char *value)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
 			       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 			       -1, &st, NULL) != SQLITE_OK)
 		return -1;
@@ -672,7 +680,8 @@ int lqos_store_meta_change(sqlite3 *db, const char *key, const char *value)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
 			       "ON CONFLICT(key) DO UPDATE SET value = excluded.value "
 			       "WHERE meta.value IS NOT excluded.value",
 			       -1, &st, NULL) != SQLITE_OK)
@@ -693,8 +702,10 @@ json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whyl
 	int rc;
 
 	why[0] = '\0';
-	if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS ", details_json FROM test_results "
-			       "WHERE test_id = ?1", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+			       "SELECT " ROW_COLUMNS ", details_json FROM test_results "
+			       "WHERE test_id = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
 		describe_error(db, NULL, "reading results", why, whylen);
 		return NULL;
 	}
@@ -712,7 +723,8 @@ json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whyl
 	json_decref(rows);
 	/* The summary is stored as text; serve it as the object it is. */
 	if (json_is_string(json_object_get(row, "details_json")))
-		details = json_loads(json_string_value(json_object_get(row, "details_json")), 0, NULL);
+		details = json_loads(json_string_value(json_object_get(row, "details_json")), 0,
+				     NULL);
 	json_object_del(row, "details_json");
 	rc = json_object_set_new(row, "details", details ? details : json_null());
 	(void)rc;

@@ -14,12 +14,12 @@
 #define LQOS_TEST_ID_LEN 64
 
 /* The columns served by the support API: the guide's, then ours. */
-#define LQOS_STORE_ROW_COLUMNS \
-	"id, test_id, timestamp, client_ip, user_agent, test_type, download_mbps, " \
-	"upload_mbps, baseline_latency_ms, download_latency_increase_ms, " \
-	"upload_latency_increase_ms, bidirectional_latency_increase_ms, " \
-	"single_user_score, download_grade, upload_grade, bidirectional_grade, " \
-	"overall_grade, household_score, alex_grade, sarah_grade, jake_grade, " \
+#define LQOS_STORE_ROW_COLUMNS                                                                     \
+	"id, test_id, timestamp, client_ip, user_agent, test_type, download_mbps, "                \
+	"upload_mbps, baseline_latency_ms, download_latency_increase_ms, "                         \
+	"upload_latency_increase_ms, bidirectional_latency_increase_ms, "                          \
+	"single_user_score, download_grade, upload_grade, bidirectional_grade, "                   \
+	"overall_grade, household_score, alex_grade, sarah_grade, jake_grade, "                    \
 	"computer_grade, test_server_name, test_duration_seconds"
 
 #define LQOS_TIMESTAMP_LEN 32
@@ -44,17 +44,17 @@ void lqos_store_now(char out[LQOS_TIMESTAMP_LEN]);
 /* Called inside the insert's transaction, after the row is written, so
  * that dependent writes (the webhook outbox) commit or fail with it.
  * Returns 0, or -1 with `why` filled to roll everything back. */
-typedef int (*lqos_store_hook)(sqlite3 *db, const char *test_id, const char *timestamp,
-			       void *ctx, char *why, size_t whylen);
+typedef int (*lqos_store_hook)(sqlite3 *db, const char *test_id, const char *timestamp, void *ctx,
+			       char *why, size_t whylen);
 
 struct lqos_store_insert_args {
 	const struct lqos_result *result; /* graded */
-	const char *client_ip;            /* canonical */
-	const char *user_agent;           /* may be NULL */
-	const char *server_name;          /* test_server_name when the result has none */
+	const char *client_ip; /* canonical */
+	const char *user_agent; /* may be NULL */
+	const char *server_name; /* test_server_name when the result has none */
 	long max_stored_tests;
-	long max_per_ip_per_hour;         /* 0 = no limit */
-	lqos_store_hook hook;             /* may be NULL */
+	long max_per_ip_per_hour; /* 0 = no limit */
+	lqos_store_hook hook; /* may be NULL */
 	void *hook_ctx;
 };
 
@@ -64,16 +64,16 @@ struct lqos_store_insert_args {
  * RATE_LIMITED sets *retry_after (seconds). On UNAVAILABLE fills why. */
 enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_insert_args *args,
 					 char test_id[LQOS_TEST_ID_LEN],
-					 char timestamp[LQOS_TIMESTAMP_LEN],
-					 long *retry_after, char *why, size_t whylen);
+					 char timestamp[LQOS_TIMESTAMP_LEN], long *retry_after,
+					 char *why, size_t whylen);
 
 /* Newest first, at most `limit` rows: a new JSON array of row objects
  * (column names as keys), or NULL on error with `why`. */
 json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen);
 
 /* One client's rows, newest first; *total gets the client's row count. */
-json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total,
-			    char *why, size_t whylen);
+json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total, char *why,
+			    size_t whylen);
 
 /* Counts for /api/telemetry/stats added to `obj`. Returns 0 or -1. */
 int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen);

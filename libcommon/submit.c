@@ -13,9 +13,9 @@
 static int answer(struct lqos_app *app, int status, const char *headers,
 		  const struct lqos_result *r, const char *error)
 {
-	json_t *body = json_pack("{s:b, s:s, s:o}", "success", status == 200,
-				 "test_type", lqos_test_type_name(r->type),
-				 "grades", lqos_result_grades_json(r));
+	json_t *body =
+		json_pack("{s:b, s:s, s:o}", "success", status == 200, "test_type",
+			  lqos_test_type_name(r->type), "grades", lqos_result_grades_json(r));
 
 	if (error != NULL)
 		json_object_set_new(body, "error", json_string(error));
@@ -24,8 +24,8 @@ static int answer(struct lqos_app *app, int status, const char *headers,
 
 int lqos_submit_handle(struct lqos_app *app)
 {
-	struct lqos_store_insert_args args = { 0 };
-	struct lqos_outbox_ctx outbox = { 0 };
+	struct lqos_store_insert_args args = {0};
+	struct lqos_outbox_ctx outbox = {0};
 	struct lqos_result result;
 	char why[512];
 	char test_id[LQOS_TEST_ID_LEN], timestamp[LQOS_TIMESTAMP_LEN];
@@ -38,15 +38,17 @@ int lqos_submit_handle(struct lqos_app *app)
 	int status;
 
 	if (!lqos_content_type_is_json(app->req.content_type))
-		return lqos_respond_error(app->out, 415, NULL,
-					  "send the result as JSON with 'Content-Type: application/json'");
+		return lqos_respond_error(
+			app->out, 415, NULL,
+			"send the result as JSON with 'Content-Type: application/json'");
 	status = lqos_request_read_body(&app->req, app->in, LQOS_MAX_BODY, why, sizeof(why));
 	if (status != 0)
 		return lqos_respond_error(app->out, status, NULL, "%s", why);
 	if (lqos_result_parse(app->req.body, app->req.body_len, &result, why, sizeof(why)) != 0)
 		return lqos_respond_error(app->out, 400, NULL, "%s", why);
 	if (app->client_ip[0] == '\0')
-		return lqos_respond_error(app->out, 400, NULL, "client address is missing or invalid");
+		return lqos_respond_error(app->out, 400, NULL,
+					  "client address is missing or invalid");
 	lqos_result_grade(&result);
 
 	if (!result.telemetry_enabled) {
@@ -57,7 +59,8 @@ int lqos_submit_handle(struct lqos_app *app)
 	}
 	if (!app->config_ok) {
 		snprintf(why, sizeof(why),
-			 "result graded but not stored: the server's configuration file cannot be used");
+			 "result graded but not stored: the server's configuration file cannot be "
+			 "used");
 		return answer(app, 503, "Retry-After: 300\r\n", &result, why);
 	}
 	db = lqos_app_db_quiet(app, why, sizeof(why));
@@ -87,18 +90,18 @@ int lqos_submit_handle(struct lqos_app *app)
 		snprintf(header, sizeof(header), "Retry-After: %ld\r\n", retry_after);
 		snprintf(why, sizeof(why),
 			 "too many tests from this address in the last hour (limit %ld); "
-			 "try again in %ld seconds", app->cfg.max_tests_per_ip_per_hour, retry_after);
+			 "try again in %ld seconds",
+			 app->cfg.max_tests_per_ip_per_hour, retry_after);
 		return answer(app, 429, header, &result, why);
 	case LQOS_STORE_UNAVAILABLE:
 		lqos_log("ISP telemetry: result not stored: %s", why);
 		return answer(app, 503, "Retry-After: 60\r\n", &result, why);
-	case LQOS_STORE_OK:
-		break;
+	case LQOS_STORE_OK: break;
 	}
 	body = json_pack("{s:b, s:b, s:s, s:s, s:s, s:s, s:o}", "success", 1, "stored", 1,
 			 "test_id", test_id, "timestamp", timestamp, "client_ip", app->client_ip,
-			 "test_type", lqos_test_type_name(result.type),
-			 "grades", lqos_result_grades_json(&result));
+			 "test_type", lqos_test_type_name(result.type), "grades",
+			 lqos_result_grades_json(&result));
 	status = lqos_respond_json(app->out, 200, NULL, body);
 	/* Deliver within seconds, after the customer has the answer. */
 	if (outbox.enqueued && app->cfg.prompt_delivery) {

@@ -10,7 +10,6 @@
 
 #include "config.h"
 
-
 static json_t *measure(double v)
 {
 	return isfinite(v) ? json_real(round(v * 100.0) / 100.0) : json_null();
@@ -25,17 +24,16 @@ static json_t *letter(enum lqos_grade g)
 
 static json_t *household_json(const struct lqos_result *r)
 {
-	return json_pack("{s:o, s:o, s:o, s:o}",
-			 "alex_performance", letter(r->user_grade[LQOS_USER_ALEX]),
-			 "sarah_performance", letter(r->user_grade[LQOS_USER_SARAH]),
-			 "jake_performance", letter(r->user_grade[LQOS_USER_JAKE]),
-			 "computer_performance", letter(r->user_grade[LQOS_USER_COMPUTER]));
+	return json_pack("{s:o, s:o, s:o, s:o}", "alex_performance",
+			 letter(r->user_grade[LQOS_USER_ALEX]), "sarah_performance",
+			 letter(r->user_grade[LQOS_USER_SARAH]), "jake_performance",
+			 letter(r->user_grade[LQOS_USER_JAKE]), "computer_performance",
+			 letter(r->user_grade[LQOS_USER_COMPUTER]));
 }
 
 static json_t *bufferbloat_json(const struct lqos_result *r)
 {
-	return json_pack("{s:o, s:o, s:o, s:o}",
-			 "overall_grade", letter(r->overall_grade),
+	return json_pack("{s:o, s:o, s:o, s:o}", "overall_grade", letter(r->overall_grade),
 			 "download_latency_increase_ms",
 			 measure(r->phase[LQOS_PHASE_DOWNLOAD].latency_increase_ms),
 			 "upload_latency_increase_ms",
@@ -55,17 +53,14 @@ static char *dump(json_t *doc)
 char *lqos_webhook_payload(const struct lqos_webhook_row *row)
 {
 	const struct lqos_result *r = row->result;
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}",
-				"test_id", row->test_id,
-				"timestamp", row->timestamp,
-				"source", LQOS_WEBHOOK_SOURCE,
-				"client_ip", row->client_ip,
-				"user_agent", row->user_agent ? json_string(row->user_agent) : json_null(),
-				"test_type", lqos_test_type_name(r->type),
-				"download_mbps", measure(r->download_mbps),
-				"upload_mbps", measure(r->upload_mbps),
-				"ping_ms", measure(r->baseline_latency_ms),
-				"bufferbloat", bufferbloat_json(r));
+	json_t *doc =
+		json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "test_id",
+			  row->test_id, "timestamp", row->timestamp, "source", LQOS_WEBHOOK_SOURCE,
+			  "client_ip", row->client_ip, "user_agent",
+			  row->user_agent ? json_string(row->user_agent) : json_null(), "test_type",
+			  lqos_test_type_name(r->type), "download_mbps", measure(r->download_mbps),
+			  "upload_mbps", measure(r->upload_mbps), "ping_ms",
+			  measure(r->baseline_latency_ms), "bufferbloat", bufferbloat_json(r));
 
 	/* Exactly the guide's fields: households add virtual_household only
 	 * (the household score stays in the stored row and the support API). */
@@ -88,15 +83,11 @@ char *lqos_webhook_central_payload(const struct lqos_webhook_row *row, char *eve
 		snprintf(event_id_out + 2 * i, 3, "%02x", rnd[i]);
 	/* 2025-06-12T12 + ":00:00Z": an hour is as precise as statistics need. */
 	snprintf(hour, sizeof(hour), "%.13s:00:00Z", row->timestamp);
-	doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}",
-			"event_id", event_id_out,
-			"timestamp", hour,
-			"source", LQOS_WEBHOOK_SOURCE,
-			"test_type", lqos_test_type_name(r->type),
-			"download_mbps", measure(r->download_mbps),
-			"upload_mbps", measure(r->upload_mbps),
-			"ping_ms", measure(r->baseline_latency_ms),
-			"bufferbloat", bufferbloat_json(r));
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "event_id", event_id_out,
+			"timestamp", hour, "source", LQOS_WEBHOOK_SOURCE, "test_type",
+			lqos_test_type_name(r->type), "download_mbps", measure(r->download_mbps),
+			"upload_mbps", measure(r->upload_mbps), "ping_ms",
+			measure(r->baseline_latency_ms), "bufferbloat", bufferbloat_json(r));
 	if (doc != NULL && r->type == LQOS_TEST_HOUSEHOLD)
 		json_object_set_new(doc, "virtual_household", household_json(r));
 	return dump(doc);
@@ -108,9 +99,8 @@ int lqos_webhook_sign_legacy(const char *secret, const char *body, size_t len, c
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 
-	if (outlen < 7 + 64 + 1 ||
-	    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, len, mac,
-		 &maclen) == NULL)
+	if (outlen < 7 + 64 + 1 || HMAC(EVP_sha256(), secret, (int)strlen(secret),
+					(const unsigned char *)body, len, mac, &maclen) == NULL)
 		return -1;
 	memcpy(out, "sha256=", 7);
 	for (unsigned i = 0; i < maclen; i++)
@@ -118,8 +108,8 @@ int lqos_webhook_sign_legacy(const char *secret, const char *body, size_t len, c
 	return 0;
 }
 
-int lqos_webhook_sign_standard(const char *secret, const char *id, long timestamp,
-			       const char *body, size_t len, char *out, size_t outlen)
+int lqos_webhook_sign_standard(const char *secret, const char *id, long timestamp, const char *body,
+			       size_t len, char *out, size_t outlen)
 {
 	unsigned char key[256], mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
@@ -128,7 +118,8 @@ int lqos_webhook_sign_standard(const char *secret, const char *id, long timestam
 	int n, rc = -1;
 
 	if (strncmp(secret, "whsec_", 6) == 0 && strlen(secret + 6) <= 4 * sizeof(key) / 3) {
-		n = EVP_DecodeBlock(key, (const unsigned char *)secret + 6, (int)strlen(secret + 6));
+		n = EVP_DecodeBlock(key, (const unsigned char *)secret + 6,
+				    (int)strlen(secret + 6));
 		if (n < 0)
 			return -1;
 		keylen = (size_t)n;
@@ -150,8 +141,8 @@ int lqos_webhook_sign_standard(const char *secret, const char *id, long timestam
 	if (n < 0 || (size_t)n >= plen)
 		goto out;
 	memcpy(signed_text + n, body, len);
-	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)signed_text, (size_t)n + len,
-		 mac, &maclen) == NULL)
+	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)signed_text,
+		 (size_t)n + len, mac, &maclen) == NULL)
 		goto out;
 	if (outlen < 3 + 4 * ((maclen + 2) / 3) + 1)
 		goto out;

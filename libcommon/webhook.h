@@ -11,9 +11,9 @@
 struct lqos_webhook_row {
 	const struct lqos_result *result; /* graded */
 	const char *test_id;
-	const char *timestamp;            /* UTC ms Z */
+	const char *timestamp; /* UTC ms Z */
 	const char *client_ip;
-	const char *user_agent;           /* may be NULL */
+	const char *user_agent; /* may be NULL */
 };
 
 /* The guide's payload, field for field, as compact JSON text.
@@ -34,13 +34,13 @@ int lqos_webhook_sign_legacy(const char *secret, const char *body, size_t len, c
 /* Standard Webhooks: "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>".
  * A secret of the form whsec_<base64> uses the decoded bytes as key,
  * any other secret its own bytes. Returns 0 or -1. */
-int lqos_webhook_sign_standard(const char *secret, const char *id, long timestamp,
-			       const char *body, size_t len, char *out, size_t outlen);
+int lqos_webhook_sign_standard(const char *secret, const char *id, long timestamp, const char *body,
+			       size_t len, char *out, size_t outlen);
 
 struct lqos_webhook_attempt {
-	long http_status;      /* 0 when no HTTP answer */
-	long retry_after;      /* seconds from Retry-After, -1 when absent */
-	char error[256];       /* curl error or a description, "" on success */
+	long http_status; /* 0 when no HTTP answer */
+	long retry_after; /* seconds from Retry-After, -1 when absent */
+	char error[256]; /* curl error or a description, "" on success */
 };
 
 struct lqos_webhook_request {
@@ -48,10 +48,10 @@ struct lqos_webhook_request {
 	const char *event_id;
 	const char *body;
 	size_t body_len;
-	const char *secret;    /* NULL: unsigned */
-	long now;              /* the webhook-timestamp */
-	long connect_timeout;  /* seconds */
-	long total_timeout;    /* seconds */
+	const char *secret; /* NULL: unsigned */
+	long now; /* the webhook-timestamp */
+	long connect_timeout; /* seconds */
+	long total_timeout; /* seconds */
 };
 
 /* POST once (deliver.c, libcurl). Redirects are not followed. Returns 0 for any 2xx, -1

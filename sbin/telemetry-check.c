@@ -27,12 +27,12 @@ struct check_state {
 	int warnings;
 };
 
-static void report(struct check_state *st, const char *level, const char *what,
-		   const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void report(struct check_state *st, const char *level, const char *what, const char *fix,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* One line per check: [ OK ], [WARN] or [FAIL], then what to do. */
-static void report(struct check_state *st, const char *level, const char *what,
-		   const char *fix, const char *fmt, ...)
+static void report(struct check_state *st, const char *level, const char *what, const char *fix,
+		   const char *fmt, ...)
 {
 	va_list ap;
 
@@ -61,12 +61,15 @@ static void check_config(struct check_state *st, struct lqos_config *cfg, const 
 	struct stat sb;
 
 	if (!loaded) {
-		report(st, "FAIL", "config", "correct the line named above; values are written "
-		       "key=\"value\"", "%s", cfg->error);
+		report(st, "FAIL", "config",
+		       "correct the line named above; values are written "
+		       "key=\"value\"",
+		       "%s", cfg->error);
 		return;
 	}
 	if (stat(path, &sb) != 0)
-		report(st, "OK", "config", NULL, "%s not found: every setting at its default", path);
+		report(st, "OK", "config", NULL, "%s not found: every setting at its default",
+		       path);
 	else
 		report(st, "OK", "config", NULL, "%s parsed", path);
 	printf("       database_path=%s max_stored_tests=%ld max_tests_per_ip_per_hour=%ld\n",
@@ -81,8 +84,10 @@ static void check_config(struct check_state *st, struct lqos_config *cfg, const 
 	       mask(cfg->telemetry_api_key), cfg->allow_query_api_key ? "true" : "false",
 	       cfg->n_trusted_proxies);
 	if (cfg->telemetry_api_key == NULL)
-		report(st, "WARN", "api key", "set telemetry_api_key in the config to use the support "
-		       "API from other machines", "no telemetry_api_key: the support API answers "
+		report(st, "WARN", "api key",
+		       "set telemetry_api_key in the config to use the support "
+		       "API from other machines",
+		       "no telemetry_api_key: the support API answers "
 		       "only on this server");
 }
 
@@ -121,8 +126,10 @@ static void check_database(struct check_state *st, const struct lqos_config *cfg
 	snprintf(dir, sizeof(dir), "%s", cfg->database_path);
 	slash = strrchr(dir, '/');
 	if (slash == NULL || slash == dir) {
-		report(st, "FAIL", "database", "set database_path to an absolute path in a directory "
-		       "of its own", "database_path %s has no directory", cfg->database_path);
+		report(st, "FAIL", "database",
+		       "set database_path to an absolute path in a directory "
+		       "of its own",
+		       "database_path %s has no directory", cfg->database_path);
 		return;
 	}
 	*slash = '\0';
@@ -132,10 +139,12 @@ static void check_database(struct check_state *st, const struct lqos_config *cfg
 		return;
 	}
 	if (getpwnam(web_user) == NULL)
-		report(st, "WARN", "database directory", "pass --web-user with the user Apache runs as",
+		report(st, "WARN", "database directory",
+		       "pass --web-user with the user Apache runs as",
 		       "user %s does not exist on this machine", web_user);
 	else if (!user_can_write(web_user, &sb))
-		report(st, "FAIL", "database directory", fix, "%s is not writable by %s", dir, web_user);
+		report(st, "FAIL", "database directory", fix, "%s is not writable by %s", dir,
+		       web_user);
 	else
 		report(st, "OK", "database directory", NULL, "%s is writable by %s", dir, web_user);
 
@@ -145,7 +154,8 @@ static void check_database(struct check_state *st, const struct lqos_config *cfg
 			report(st, "FAIL", "disk space", "free space on that file system",
 			       "%lld MB free in %s", avail / (1024 * 1024), dir);
 		else
-			report(st, "OK", "disk space", NULL, "%lld MB free in %s", avail / (1024 * 1024), dir);
+			report(st, "OK", "disk space", NULL, "%lld MB free in %s",
+			       avail / (1024 * 1024), dir);
 	}
 
 	if (stat(cfg->database_path, &sb) != 0) {
@@ -172,21 +182,25 @@ static void check_database(struct check_state *st, const struct lqos_config *cfg
 			report(st, "OK", "database", NULL, "%s integrity ok, %lld KB with its WAL",
 			       cfg->database_path, size / 1024);
 		else
-			report(st, "FAIL", "database", "restore from backup (sqlite3 .backup) or move the "
-			       "file away to start afresh", "%s integrity check: %s", cfg->database_path,
-			       res ? res : "failed");
+			report(st, "FAIL", "database",
+			       "restore from backup (sqlite3 .backup) or move the "
+			       "file away to start afresh",
+			       "%s integrity check: %s", cfg->database_path, res ? res : "failed");
 	} else {
 		report(st, "FAIL", "database", "check that the file is an SQLite database",
 		       "%s: %s", cfg->database_path, sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(q);
-	if (sqlite3_prepare_v2(db, "SELECT count(*), coalesce(min(created_at), 0) FROM webhook_outbox "
-			       "WHERE state = 'pending'", -1, &q, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db,
+			       "SELECT count(*), coalesce(min(created_at), 0) FROM webhook_outbox "
+			       "WHERE state = 'pending'",
+			       -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW) {
 		long long pending = sqlite3_column_int64(q, 0);
 		long long age = pending ? (long long)time(NULL) - sqlite3_column_int64(q, 1) : 0;
 		if (pending > 0 && age > 3600)
-			report(st, "WARN", "webhook queue", "see lqos-webhook-flush --status for the last error",
+			report(st, "WARN", "webhook queue",
+			       "see lqos-webhook-flush --status for the last error",
 			       "%lld events pending, oldest %lld minutes", pending, age / 60);
 		else
 			report(st, "OK", "webhook queue", NULL, "%lld events pending", pending);
@@ -239,9 +253,11 @@ static void check_url(struct check_state *st, const struct lqos_config *cfg, con
 	if (cfg->telemetry_api_key == NULL) {
 		bearer = http_get(url, NULL, err, sizeof(err));
 		if (bearer == 200)
-			report(st, "OK", "support API", NULL, "%s answers (no key configured)", url);
+			report(st, "OK", "support API", NULL, "%s answers (no key configured)",
+			       url);
 		else
-			report(st, "FAIL", "support API", "run this on the server itself, or set "
+			report(st, "FAIL", "support API",
+			       "run this on the server itself, or set "
 			       "telemetry_api_key; check Apache's error log",
 			       "%s: %s", url, bearer < 0 ? err : lqos_status_text((int)bearer));
 		return;
@@ -249,8 +265,10 @@ static void check_url(struct check_state *st, const struct lqos_config *cfg, con
 	snprintf(header, sizeof(header), "Authorization: Bearer %s", cfg->telemetry_api_key);
 	bearer = http_get(url, header, err, sizeof(err));
 	if (bearer == 200) {
-		report(st, "OK", "support API", NULL, "%s accepts 'Authorization: Bearer' (Apache "
-		       "passes Authorization to the programs)", url);
+		report(st, "OK", "support API", NULL,
+		       "%s accepts 'Authorization: Bearer' (Apache "
+		       "passes Authorization to the programs)",
+		       url);
 		return;
 	}
 	if (bearer < 0) {
@@ -261,12 +279,14 @@ static void check_url(struct check_state *st, const struct lqos_config *cfg, con
 	snprintf(header, sizeof(header), "X-API-Key: %s", cfg->telemetry_api_key);
 	xkey = http_get(url, header, err, sizeof(err));
 	if (bearer == 401 && xkey == 200)
-		report(st, "FAIL", "support API", "add 'CGIPassAuth On' to the CGI directory in "
+		report(st, "FAIL", "support API",
+		       "add 'CGIPassAuth On' to the CGI directory in "
 		       "Apache's config (the shipped lqos-telemetry.conf has it) and reload Apache",
 		       "Bearer key refused but X-API-Key accepted: Apache does not pass "
 		       "Authorization to the CGI programs");
 	else
-		report(st, "FAIL", "support API", "compare the key with the server's config, and "
+		report(st, "FAIL", "support API",
+		       "compare the key with the server's config, and "
 		       "read the JSON error: curl -i the URL",
 		       "%s answered HTTP %ld with the configured key", url, bearer);
 }
@@ -281,13 +301,18 @@ static void check_webhook(struct check_state *st, const struct lqos_config *cfg)
 	lqos_url_redact(cfg->webhook_url, url, sizeof(url));
 	status = http_get(cfg->webhook_url, NULL, err, sizeof(err));
 	if (status < 0)
-		report(st, "FAIL", "webhook URL", "check DNS, firewall and the URL; the test results "
-		       "wait in the outbox meanwhile", "%s unreachable: %s", url, err);
+		report(st, "FAIL", "webhook URL",
+		       "check DNS, firewall and the URL; the test results "
+		       "wait in the outbox meanwhile",
+		       "%s unreachable: %s", url, err);
 	else
-		report(st, "OK", "webhook URL", NULL, "%s reachable (GET answered HTTP %ld)", url, status);
+		report(st, "OK", "webhook URL", NULL, "%s reachable (GET answered HTTP %ld)", url,
+		       status);
 	if (cfg->webhook_secret == NULL)
-		report(st, "WARN", "webhook secret", "set webhook_secret so the portal can verify "
-		       "X-LibreQoS-Signature", "webhooks are sent unsigned");
+		report(st, "WARN", "webhook secret",
+		       "set webhook_secret so the portal can verify "
+		       "X-LibreQoS-Signature",
+		       "webhooks are sent unsigned");
 }
 
 static void check_cron(struct check_state *st, const struct lqos_config *cfg, const char *path)
@@ -297,9 +322,10 @@ static void check_cron(struct check_state *st, const struct lqos_config *cfg, co
 	if (cfg->webhook_url == NULL && cfg->central_telemetry_url == NULL)
 		return;
 	if (stat(path, &sb) != 0)
-		report(st, "FAIL", "cron", "install it: make install puts it there, or copy "
-		       "apache/lqos-telemetry.cron", "%s missing: failed deliveries are never retried",
-		       path);
+		report(st, "FAIL", "cron",
+		       "install it: make install puts it there, or copy "
+		       "apache/lqos-telemetry.cron",
+		       "%s missing: failed deliveries are never retried", path);
 	else
 		report(st, "OK", "cron", NULL, "%s installed", path);
 }
@@ -307,16 +333,16 @@ static void check_cron(struct check_state *st, const struct lqos_config *cfg, co
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "web-user", required_argument, NULL, 'w' },
-		{ "cron-file", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"url", required_argument, NULL, 'u'},
+		{"web-user", required_argument, NULL, 'w'},
+		{"cron-file", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *conf_path = lqos_config_default_path();
 	const char *url = NULL, *web_user = "www-data", *cron = "/etc/cron.d/lqos-telemetry";
-	struct check_state st = { 0, 0 };
+	struct check_state st = {0, 0};
 	struct lqos_config cfg;
 	bool loaded;
 	int c;
@@ -328,12 +354,13 @@ int main(int argc, char **argv)
 		case 'w': web_user = optarg; break;
 		case 'r': cron = optarg; break;
 		case 'h':
-			printf("usage: lqos-telemetry-check [--config FILE] [--url http://server[:port]] "
+			printf("usage: lqos-telemetry-check [--config FILE] [--url "
+			       "http://server[:port]] "
 			       "[--web-user USER] [--cron-file FILE]\n");
 			return 0;
 		default:
 			fprintf(stderr, "usage: lqos-telemetry-check [--config FILE] [--url URL] "
-				"[--web-user USER] [--cron-file FILE]\n");
+					"[--web-user USER] [--cron-file FILE]\n");
 			return 2;
 		}
 	}

@@ -15,10 +15,10 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: lqos-webhook-flush [--config FILE] [--status] [--budget SECONDS]\n"
-		"                          [--now UNIX_SECONDS] [--wait-lock MS] [--quiet] [--version]\n"
-		"Deliver queued lqos-telemetry webhook events (see lqos-webhook-flush(8)).\n");
+	fprintf(out, "usage: lqos-webhook-flush [--config FILE] [--status] [--budget SECONDS]\n"
+		     "                          [--now UNIX_SECONDS] [--wait-lock MS] [--quiet] "
+		     "[--version]\n"
+		     "Deliver queued lqos-telemetry webhook events (see lqos-webhook-flush(8)).\n");
 }
 
 /* Run as root (by hand, or a cron line without a user): become the owner
@@ -43,7 +43,8 @@ static int drop_to_database_owner(const char *db_path)
 	if (st.st_uid == 0)
 		return 0;
 	if (setgroups(0, NULL) != 0 || setgid(st.st_gid) != 0 || setuid(st.st_uid) != 0) {
-		fprintf(stderr, "lqos-webhook-flush: cannot switch to the database owner (uid %u): %s\n",
+		fprintf(stderr,
+			"lqos-webhook-flush: cannot switch to the database owner (uid %u): %s\n",
 			(unsigned)st.st_uid, strerror(errno));
 		return -1;
 	}
@@ -53,17 +54,17 @@ static int drop_to_database_owner(const char *db_path)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "status", no_argument, NULL, 's' },
-		{ "budget", required_argument, NULL, 'b' },
-		{ "now", required_argument, NULL, 'n' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "wait-lock", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"status", no_argument, NULL, 's'},
+		{"budget", required_argument, NULL, 'b'},
+		{"now", required_argument, NULL, 'n'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"wait-lock", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
-	struct lqos_flush_options opt = { .budget_seconds = 45, .lock_wait_ms = 0 };
+	struct lqos_flush_options opt = {.budget_seconds = 45, .lock_wait_ms = 0};
 	struct lqos_flush_report report;
 	struct lqos_config cfg;
 	const char *conf_path = NULL;
@@ -71,15 +72,12 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:sb:n:qw:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 's':
-			status_only = 1;
-			break;
+		case 'c': conf_path = optarg; break;
+		case 's': status_only = 1; break;
 		case 'b':
 			if (lqos_parse_long(optarg, 1, 3600, &opt.budget_seconds) != 0) {
-				fprintf(stderr, "lqos-webhook-flush: --budget takes 1..3600 seconds\n");
+				fprintf(stderr,
+					"lqos-webhook-flush: --budget takes 1..3600 seconds\n");
 				return 2;
 			}
 			break;
@@ -89,24 +87,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'q':
-			opt.quiet = true;
-			break;
+		case 'q': opt.quiet = true; break;
 		case 'w':
 			if (lqos_parse_long(optarg, 0, 60000, &opt.lock_wait_ms) != 0) {
-				fprintf(stderr, "lqos-webhook-flush: --wait-lock takes 0..60000 ms\n");
+				fprintf(stderr,
+					"lqos-webhook-flush: --wait-lock takes 0..60000 ms\n");
 				return 2;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("lqos-webhook-flush %s\n", LQOS_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("lqos-webhook-flush %s\n", LQOS_VERSION); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc) {
@@ -126,12 +117,14 @@ int main(int argc, char **argv)
 		rc = lqos_flush_status(&cfg, stdout) == 0 ? 0 : 1;
 	} else if (cfg.webhook_url == NULL && cfg.central_telemetry_url == NULL) {
 		if (!opt.quiet)
-			fprintf(stderr, "lqos-webhook-flush: no webhook_url or central_telemetry_url "
+			fprintf(stderr,
+				"lqos-webhook-flush: no webhook_url or central_telemetry_url "
 				"configured; nothing to do\n");
 	} else {
 		rc = lqos_flush_run(&cfg, &opt, &report) == 0 ? 0 : 1;
 		if (report.locked_out && !opt.quiet)
-			fprintf(stderr, "lqos-webhook-flush: another run holds the lock; exiting\n");
+			fprintf(stderr,
+				"lqos-webhook-flush: another run holds the lock; exiting\n");
 	}
 	lqos_config_free(&cfg);
 	return rc;

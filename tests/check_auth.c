@@ -80,10 +80,9 @@ START_TEST(near_misses_are_wrong)
 	const char *near[] = {
 		"your-secure-api-key-herf", /* last byte differs */
 		"Your-secure-api-key-here", /* first byte differs */
-		"your-secure-api-key-her",  /* prefix */
+		"your-secure-api-key-her", /* prefix */
 		"your-secure-api-key-here!", /* longer */
-		"YOUR-SECURE-API-KEY-HERE",
-		"your-secure-api-key-here\t",
+		"YOUR-SECURE-API-KEY-HERE",  "your-secure-api-key-here\t",
 	};
 
 	for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
@@ -142,8 +141,8 @@ END_TEST
 
 START_TEST(no_key_means_loopback_only)
 {
-	const char *local[] = { "127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1" };
-	const char *remote[] = { "10.0.0.1", "192.168.1.100", "2001:db8::1", "::", "" };
+	const char *local[] = {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"};
+	const char *remote[] = {"10.0.0.1", "192.168.1.100", "2001:db8::1", "::", ""};
 
 	cfg.telemetry_api_key = NULL;
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
@@ -165,7 +164,7 @@ END_TEST
 
 START_TEST(messages_name_the_three_ways)
 {
-	enum lqos_auth_result rs[] = { LQOS_AUTH_MISSING, LQOS_AUTH_WRONG, LQOS_AUTH_NOT_LOOPBACK };
+	enum lqos_auth_result rs[] = {LQOS_AUTH_MISSING, LQOS_AUTH_WRONG, LQOS_AUTH_NOT_LOOPBACK};
 
 	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
 		const char *m = lqos_auth_message(rs[i]);
@@ -175,7 +174,8 @@ START_TEST(messages_name_the_three_ways)
 		ck_assert_msg(strstr(m, "api_key=") != NULL, "%s", m);
 		ck_assert_msg(strstr(m, KEY) == NULL, "%s", m);
 	}
-	ck_assert_ptr_nonnull(strstr(lqos_auth_message(LQOS_AUTH_NOT_LOOPBACK), "telemetry_api_key"));
+	ck_assert_ptr_nonnull(
+		strstr(lqos_auth_message(LQOS_AUTH_NOT_LOOPBACK), "telemetry_api_key"));
 	ck_assert_ptr_nonnull(strstr(lqos_auth_message(LQOS_AUTH_NOT_LOOPBACK), "localhost"));
 }
 END_TEST

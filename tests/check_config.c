@@ -209,13 +209,14 @@ END_TEST
  * original implementation read such a value to the end of the line. */
 START_TEST(unquoted_values_to_end_of_line)
 {
-	ck_assert_int_eq(load_text("sponsor_name=Your ISP Name\n"
-				   "sponsor_url=https://www.yourisp.com\n"
-				   "sponsor_city=Your City   # comment after spaces\n"
-				   "webhook_url=https://portal.example.com/hook?token=a=b&c=$HOME#frag\n"
-				   "webhook_secret=back\\slash \"quoted\"\n"
-				   "telemetry_api_key=\n"),
-			 0);
+	ck_assert_int_eq(
+		load_text("sponsor_name=Your ISP Name\n"
+			  "sponsor_url=https://www.yourisp.com\n"
+			  "sponsor_city=Your City   # comment after spaces\n"
+			  "webhook_url=https://portal.example.com/hook?token=a=b&c=$HOME#frag\n"
+			  "webhook_secret=back\\slash \"quoted\"\n"
+			  "telemetry_api_key=\n"),
+		0);
 	ck_assert_str_eq(cfg.sponsor_name, "Your ISP Name");
 	ck_assert_str_eq(cfg.sponsor_url, "https://www.yourisp.com");
 	ck_assert_str_eq(cfg.sponsor_city, "Your City");
@@ -432,7 +433,8 @@ START_TEST(unreadable_file)
 
 	if (geteuid() == 0)
 		return; /* root reads anything; the directory case covers the path */
-	snprintf(path, sizeof(path), "%s", lqos_test_write(dir, "secret.conf", "sponsor_name=\"x\"\n"));
+	snprintf(path, sizeof(path), "%s",
+		 lqos_test_write(dir, "secret.conf", "sponsor_name=\"x\"\n"));
 	ck_assert_int_eq(chmod(path, 0), 0);
 	ck_assert_int_eq(lqos_config_load(&cfg, path), -1);
 	ck_assert_msg(strstr(cfg.error, "cannot be read") != NULL, "error: %s", cfg.error);

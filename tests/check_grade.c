@@ -47,13 +47,13 @@ END_TEST
 
 START_TEST(combine_rounds_half_up)
 {
-	enum lqos_grade all_a_plus[3] = { G(A_PLUS), G(A_PLUS), G(A_PLUS) };
-	enum lqos_grade a_b[2] = { G(A), G(B) };            /* 4.5 -> A */
-	enum lqos_grade c_b_b[3] = { G(C), G(B), G(B) };    /* 3.67 -> B */
-	enum lqos_grade c_c_b[3] = { G(C), G(C), G(B) };    /* 3.33 -> C */
-	enum lqos_grade f_f_d[3] = { G(F), G(F), G(D) };    /* 1.33 -> F */
-	enum lqos_grade none[2] = { G(NONE), G(NONE) };
-	enum lqos_grade skip[3] = { G(NONE), G(A), G(A) };
+	enum lqos_grade all_a_plus[3] = {G(A_PLUS), G(A_PLUS), G(A_PLUS)};
+	enum lqos_grade a_b[2] = {G(A), G(B)}; /* 4.5 -> A */
+	enum lqos_grade c_b_b[3] = {G(C), G(B), G(B)}; /* 3.67 -> B */
+	enum lqos_grade c_c_b[3] = {G(C), G(C), G(B)}; /* 3.33 -> C */
+	enum lqos_grade f_f_d[3] = {G(F), G(F), G(D)}; /* 1.33 -> F */
+	enum lqos_grade none[2] = {G(NONE), G(NONE)};
+	enum lqos_grade skip[3] = {G(NONE), G(A), G(A)};
 
 	ck_assert_int_eq(lqos_grade_combine(all_a_plus, 3), G(A_PLUS));
 	ck_assert_int_eq(lqos_grade_combine(a_b, 2), G(A));
@@ -67,11 +67,11 @@ END_TEST
 
 START_TEST(score_formula)
 {
-	enum lqos_grade top[3] = { G(A_PLUS), G(A_PLUS), G(A_PLUS) };
-	enum lqos_grade bottom[3] = { G(F), G(F), G(F) };
-	enum lqos_grade mixed[3] = { G(C), G(A), G(B) }; /* mean 4 -> 60 */
-	enum lqos_grade thirds[3] = { G(A_PLUS), G(A), G(A) }; /* 5.33 -> 86.67 -> 87 */
-	enum lqos_grade none[1] = { G(NONE) };
+	enum lqos_grade top[3] = {G(A_PLUS), G(A_PLUS), G(A_PLUS)};
+	enum lqos_grade bottom[3] = {G(F), G(F), G(F)};
+	enum lqos_grade mixed[3] = {G(C), G(A), G(B)}; /* mean 4 -> 60 */
+	enum lqos_grade thirds[3] = {G(A_PLUS), G(A), G(A)}; /* 5.33 -> 86.67 -> 87 */
+	enum lqos_grade none[1] = {G(NONE)};
 
 	ck_assert_int_eq(lqos_grade_score(top, 3), 100);
 	ck_assert_int_eq(lqos_grade_score(bottom, 3), 0);
@@ -84,10 +84,10 @@ END_TEST
 START_TEST(gaming_is_worst_of_parts)
 {
 	ck_assert_int_eq(lqos_grade_gaming(1, 1, 0), G(A_PLUS));
-	ck_assert_int_eq(lqos_grade_gaming(1, 2, 0), G(A));       /* jitter 2 -> A */
-	ck_assert_int_eq(lqos_grade_gaming(1, 1, 0.5), G(B));     /* loss 0.5 -> B */
-	ck_assert_int_eq(lqos_grade_gaming(250, 1, 0), G(D));     /* latency */
-	ck_assert_int_eq(lqos_grade_gaming(1, 40, 0), G(F));      /* jitter 40 -> F */
+	ck_assert_int_eq(lqos_grade_gaming(1, 2, 0), G(A)); /* jitter 2 -> A */
+	ck_assert_int_eq(lqos_grade_gaming(1, 1, 0.5), G(B)); /* loss 0.5 -> B */
+	ck_assert_int_eq(lqos_grade_gaming(250, 1, 0), G(D)); /* latency */
+	ck_assert_int_eq(lqos_grade_gaming(1, 40, 0), G(F)); /* jitter 40 -> F */
 	ck_assert_int_eq(lqos_grade_gaming(1, 39.9, 4.99), G(D));
 	ck_assert_int_eq(lqos_grade_gaming(1, 1, 5), G(F));
 }

@@ -192,16 +192,19 @@ START_TEST(body_exact)
 {
 	struct lqos_request req;
 	char why[256];
-	static const char nul_inside[] = { '{', '\0', '}' };
+	static const char nul_inside[] = {'{', '\0', '}'};
 
 	ck_assert_int_eq(read_body("5", "12345", 5, 100, &req, why, sizeof(why)), 0);
 	ck_assert_uint_eq(req.body_len, 5);
 	ck_assert_str_eq(req.body, "12345");
 	lqos_request_free(&req);
 	/* exactly the limit is fine */
-	ck_assert_int_eq(read_body("100", "................................................"
-					  "................................................"
-					  "....", 100, 100, &req, why, sizeof(why)), 0);
+	ck_assert_int_eq(read_body("100",
+				   "................................................"
+				   "................................................"
+				   "....",
+				   100, 100, &req, why, sizeof(why)),
+			 0);
 	ck_assert_uint_eq(req.body_len, 100);
 	lqos_request_free(&req);
 	/* never more than Content-Length, even when more is there */
@@ -224,8 +227,8 @@ START_TEST(body_large)
 
 	ck_assert_ptr_nonnull(big);
 	memset(big, 'z', LQOS_MAX_BODY);
-	ck_assert_int_eq(read_body("65536", big, LQOS_MAX_BODY, LQOS_MAX_BODY, &req, why,
-				   sizeof(why)), 0);
+	ck_assert_int_eq(
+		read_body("65536", big, LQOS_MAX_BODY, LQOS_MAX_BODY, &req, why, sizeof(why)), 0);
 	ck_assert_uint_eq(req.body_len, LQOS_MAX_BODY);
 	ck_assert_int_eq(req.body[LQOS_MAX_BODY - 1], 'z');
 	ck_assert_int_eq(req.body[LQOS_MAX_BODY], '\0');
@@ -271,9 +274,14 @@ START_TEST(text_clean)
 	assert_clean("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 512,
 		     "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80");
 	/* control characters */
-	assert_clean("a\x01" "b\nc\td\x7f" "e\x1b[31m", 512, "a?b?c?d?e?[31m");
+	assert_clean("a\x01"
+		     "b\nc\td\x7f"
+		     "e\x1b[31m",
+		     512, "a?b?c?d?e?[31m");
 	/* invalid UTF-8: stray bytes, overlong, surrogates, beyond U+10FFFF, cut */
-	assert_clean("a\xff" "b", 512, "a?b");
+	assert_clean("a\xff"
+		     "b",
+		     512, "a?b");
 	assert_clean("\x80", 512, "?");
 	assert_clean("\xc0\xaf", 512, "??");
 	assert_clean("\xe0\x80\xaf", 512, "???");
@@ -294,7 +302,9 @@ START_TEST(text_clean_truncates_on_char_boundary)
 	assert_clean("ab\xe2\x82\xac", 3, "ab");
 	assert_clean("ab\xe2\x82\xac", 5, "ab\xe2\x82\xac");
 	assert_clean("\xf0\x9f\x98\x80\xf0\x9f\x98\x80", 7, "\xf0\x9f\x98\x80");
-	assert_clean("a\x01" "b", 2, "a?");
+	assert_clean("a\x01"
+		     "b",
+		     2, "a?");
 	{
 		char *out = lqos_text_clean("\xc3\xa9\xc3\xa9\xc3\xa9", 5);
 		ck_assert_uint_eq(strlen(out), 4);
@@ -311,7 +321,7 @@ struct cgi_out {
 	char *text;
 	size_t len;
 	char *headers; /* points into text */
-	char *body;    /* points into text */
+	char *body; /* points into text */
 };
 
 static void capture_error(struct cgi_out *o, int status, const char *extra, const char *msg)
@@ -345,7 +355,8 @@ START_TEST(respond_error_format)
 
 	capture_error(&o, 404, NULL, "no such API endpoint");
 	ck_assert_msg(strncmp(o.headers, "Status: 404 Not Found\r\n", 23) == 0, "%s", o.headers);
-	ck_assert_ptr_nonnull(strstr(o.headers, "\r\nContent-Type: application/json; charset=utf-8\r\n"));
+	ck_assert_ptr_nonnull(
+		strstr(o.headers, "\r\nContent-Type: application/json; charset=utf-8\r\n"));
 	ck_assert_ptr_nonnull(strstr(o.headers, "\r\nCache-Control: no-store\r\n"));
 	j = parse_body(o.body);
 	ck_assert_uint_eq(json_object_size(j), 2);
@@ -395,7 +406,9 @@ START_TEST(respond_error_invalid_utf8_argument)
 	json_t *j;
 	const char *err;
 
-	capture_error(&o, 400, NULL, "'\xff\xfe" "1.2.3.4' is not a valid IPv4 or IPv6 address");
+	capture_error(&o, 400, NULL,
+		      "'\xff\xfe"
+		      "1.2.3.4' is not a valid IPv4 or IPv6 address");
 	j = parse_body(o.body);
 	err = json_string_value(json_object_get(j, "error"));
 	ck_assert_ptr_nonnull(err);

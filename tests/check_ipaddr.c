@@ -101,8 +101,8 @@ END_TEST
  * octal/short forms inet_aton would take (01.02.03.04 is not 1.2.3.4). */
 START_TEST(leading_zeros_follow_inet_pton)
 {
-	const char *cases[] = { "01.2.3.4", "1.2.3.04", "001.002.003.004", "0x7f.0.0.1",
-				"127.1", "2130706433", "1.2.3.00" };
+	const char *cases[] = {"01.2.3.4", "1.2.3.04",   "001.002.003.004", "0x7f.0.0.1",
+			       "127.1",    "2130706433", "1.2.3.00"};
 	unsigned char buf[16];
 	char out[LQOS_IP_STRLEN];
 
@@ -140,8 +140,8 @@ static struct lqos_cidr cidr(const char *text)
 START_TEST(cidr_parse_and_mask)
 {
 	struct lqos_cidr c;
-	static const unsigned char v4[4] = { 10, 128, 0, 0 };
-	static const unsigned char v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x10 };
+	static const unsigned char v4[4] = {10, 128, 0, 0};
+	static const unsigned char v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x10};
 
 	c = cidr("10.200.3.4/9");
 	ck_assert_int_eq(c.family, AF_INET);
@@ -166,10 +166,21 @@ END_TEST
 START_TEST(cidr_rejects)
 {
 	struct lqos_cidr c;
-	const char *bad[] = { "", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1",
-			      "10.0.0.0/+8", "10.0.0.0/ 8", "10.0.0.0/8 ", "10.0.0.0/8/8",
-			      "10.0.0.0/1000", "10.0.0.0/x", "::/129", "10.0.0.0/4294967304",
-			      "example.com/8", "10.0.0/8" };
+	const char *bad[] = {"",
+			     "/8",
+			     "10.0.0.0/",
+			     "10.0.0.0/33",
+			     "10.0.0.0/-1",
+			     "10.0.0.0/+8",
+			     "10.0.0.0/ 8",
+			     "10.0.0.0/8 ",
+			     "10.0.0.0/8/8",
+			     "10.0.0.0/1000",
+			     "10.0.0.0/x",
+			     "::/129",
+			     "10.0.0.0/4294967304",
+			     "example.com/8",
+			     "10.0.0/8"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(lqos_cidr_parse(bad[i], &c) == -1, "'%s' accepted", bad[i]);
@@ -272,8 +283,7 @@ static void proxies_setup(void)
 			 3);
 }
 
-static void assert_client(const char *remote, const char *xff, size_t ntrusted,
-			  const char *want)
+static void assert_client(const char *remote, const char *xff, size_t ntrusted, const char *want)
 {
 	char out[LQOS_IP_STRLEN];
 

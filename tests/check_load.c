@@ -123,7 +123,7 @@ END_TEST
 
 START_TEST(bad_content_length_is_400)
 {
-	static const char *bad[] = { "-1", "12x", " 12", "1e6", "99999999999999999999" };
+	static const char *bad[] = {"-1", "12x", " 12", "1e6", "99999999999999999999"};
 	struct reply r;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -88,23 +88,27 @@ END_TEST
 
 START_TEST(native_single_user_minimal)
 {
-	ck_assert_int_eq(parse_text("{\"test_type\": \"single_user\", \"baseline_latency_ms\": 10,"
-				    " \"download\": {\"throughput_mbps\": 50, \"latency_increase_ms\": 1},"
-				    " \"upload\": {\"throughput_mbps\": 10, \"latency_increase_ms\": 2},"
-				    " \"bidirectional\": {\"throughput_mbps\": 40, \"latency_increase_ms\": 3}}"),
-			 0);
+	ck_assert_int_eq(
+		parse_text("{\"test_type\": \"single_user\", \"baseline_latency_ms\": 10,"
+			   " \"download\": {\"throughput_mbps\": 50, \"latency_increase_ms\": 1},"
+			   " \"upload\": {\"throughput_mbps\": 10, \"latency_increase_ms\": 2},"
+			   " \"bidirectional\": {\"throughput_mbps\": 40, \"latency_increase_ms\": "
+			   "3}}"),
+		0);
 	ck_assert(isnan(r.test_duration_seconds));
 	ck_assert(isnan(r.phase[LQOS_PHASE_DOWNLOAD].jitter_ms));
 	ck_assert(isnan(r.phase[LQOS_PHASE_UPLOAD].latency_p50_ms));
 	ck_assert_str_eq(r.server_name, "");
 	/* null is the same as absent for optional fields */
-	ck_assert_int_eq(parse_text("{\"test_type\": \"single_user\", \"baseline_latency_ms\": 10,"
-				    " \"test_duration_seconds\": null, \"server_name\": null,"
-				    " \"download\": {\"throughput_mbps\": 50, \"latency_increase_ms\": 1,"
-				    " \"jitter_ms\": null},"
-				    " \"upload\": {\"throughput_mbps\": 10, \"latency_increase_ms\": 2},"
-				    " \"bidirectional\": {\"throughput_mbps\": 40, \"latency_increase_ms\": 3}}"),
-			 0);
+	ck_assert_int_eq(
+		parse_text("{\"test_type\": \"single_user\", \"baseline_latency_ms\": 10,"
+			   " \"test_duration_seconds\": null, \"server_name\": null,"
+			   " \"download\": {\"throughput_mbps\": 50, \"latency_increase_ms\": 1,"
+			   " \"jitter_ms\": null},"
+			   " \"upload\": {\"throughput_mbps\": 10, \"latency_increase_ms\": 2},"
+			   " \"bidirectional\": {\"throughput_mbps\": 40, \"latency_increase_ms\": "
+			   "3}}"),
+		0);
 }
 END_TEST
 
@@ -230,8 +234,9 @@ END_TEST
 
 START_TEST(telemetry_enabled_must_be_bool)
 {
-	assert_rejected("{\"telemetry_enabled\": \"false\", \"results\": {\"test_type\": \"single\"}}",
-			"telemetry_enabled");
+	assert_rejected(
+		"{\"telemetry_enabled\": \"false\", \"results\": {\"test_type\": \"single\"}}",
+		"telemetry_enabled");
 	assert_rejected("{\"telemetry_enabled\": 0, \"results\": {\"test_type\": \"single\"}}",
 			"telemetry_enabled");
 }
@@ -304,9 +309,9 @@ START_TEST(duplicate_keys)
 }
 END_TEST
 
-#define SINGLE_WITH(field_json)                                                      \
-	"{\"test_type\": \"single_user\", \"baseline_latency_ms\": 10, " field_json ", " \
-	"\"upload\": {\"throughput_mbps\": 10, \"latency_increase_ms\": 2}, "          \
+#define SINGLE_WITH(field_json)                                                                    \
+	"{\"test_type\": \"single_user\", \"baseline_latency_ms\": 10, " field_json ", "           \
+	"\"upload\": {\"throughput_mbps\": 10, \"latency_increase_ms\": 2}, "                      \
 	"\"bidirectional\": {\"throughput_mbps\": 40, \"latency_increase_ms\": 3}}"
 
 START_TEST(wrong_types)
@@ -502,9 +507,19 @@ static void set_overall_letter(json_t *root)
 
 START_TEST(bad_letters)
 {
-	const char *bad[] = { "\"E\"", "\"a\"", "\"A-\"", "\"A+ \"", "\"\"", "\"F+\"", "5",
-			      "true", "[\"A\"]", "{\"cssClass\": \"a\"}", "{\"grade\": \"Z\"}",
-			      "{\"grade\": 6}", "{\"grade\": null}" };
+	const char *bad[] = {"\"E\"",
+			     "\"a\"",
+			     "\"A-\"",
+			     "\"A+ \"",
+			     "\"\"",
+			     "\"F+\"",
+			     "5",
+			     "true",
+			     "[\"A\"]",
+			     "{\"cssClass\": \"a\"}",
+			     "{\"grade\": \"Z\"}",
+			     "{\"grade\": 6}",
+			     "{\"grade\": null}"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		bad_letter = bad[i];
@@ -529,14 +544,16 @@ START_TEST(server_name_checks)
 	name[128] = '\0';
 	snprintf(text, sizeof(text),
 		 SINGLE_WITH("\"download\": {\"throughput_mbps\": 5, \"latency_increase_ms\": 1},"
-			     " \"server_name\": \"%s\""), name);
+			     " \"server_name\": \"%s\""),
+		 name);
 	ck_assert_int_eq(parse_text(text), 0);
 	ck_assert_uint_eq(strlen(r.server_name), 128);
 	name[128] = 'n';
 	name[129] = '\0';
 	snprintf(text, sizeof(text),
 		 SINGLE_WITH("\"download\": {\"throughput_mbps\": 5, \"latency_increase_ms\": 1},"
-			     " \"server_name\": \"%s\""), name);
+			     " \"server_name\": \"%s\""),
+		 name);
 	assert_rejected(text, "'server_name' is longer than 128");
 	assert_rejected(SINGLE_WITH("\"download\": {\"throughput_mbps\": 5, "
 				    "\"latency_increase_ms\": 1}, \"server_name\": \"a\\nb\""),
@@ -549,11 +566,12 @@ END_TEST
 
 START_TEST(unknown_fields_ignored)
 {
-	ck_assert_int_eq(parse_text(SINGLE_WITH("\"download\": {\"throughput_mbps\": 5, "
-						"\"latency_increase_ms\": 1, \"samples\": [1, 2, 3]},"
-						" \"client_ip\": \"6.6.6.6\", \"grades\": "
-						"{\"overall\": \"A+\"}, \"extra\": {\"x\": null}")),
-			 0);
+	ck_assert_int_eq(
+		parse_text(SINGLE_WITH("\"download\": {\"throughput_mbps\": 5, "
+				       "\"latency_increase_ms\": 1, \"samples\": [1, 2, 3]},"
+				       " \"client_ip\": \"6.6.6.6\", \"grades\": "
+				       "{\"overall\": \"A+\"}, \"extra\": {\"x\": null}")),
+		0);
 }
 END_TEST
 
@@ -653,7 +671,7 @@ END_TEST
 START_TEST(grade_without_bidirectional)
 {
 	json_t *g;
-	void (*edits[2])(json_t *) = { drop_bidirectional, null_bidirectional };
+	void (*edits[2])(json_t *) = {drop_bidirectional, null_bidirectional};
 
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(parse_edited("native_single.json", edits[i]), 0);
@@ -689,11 +707,13 @@ START_TEST(grade_worst_case)
 {
 	json_t *g;
 
-	ck_assert_int_eq(parse_text("{\"test_type\": \"single_user\", \"baseline_latency_ms\": 10,"
-				    " \"download\": {\"throughput_mbps\": 5, \"latency_increase_ms\": 400},"
-				    " \"upload\": {\"throughput_mbps\": 1, \"latency_increase_ms\": 2500},"
-				    " \"bidirectional\": {\"throughput_mbps\": 4, \"latency_increase_ms\": 60000}}"),
-			 0);
+	ck_assert_int_eq(
+		parse_text("{\"test_type\": \"single_user\", \"baseline_latency_ms\": 10,"
+			   " \"download\": {\"throughput_mbps\": 5, \"latency_increase_ms\": 400},"
+			   " \"upload\": {\"throughput_mbps\": 1, \"latency_increase_ms\": 2500},"
+			   " \"bidirectional\": {\"throughput_mbps\": 4, \"latency_increase_ms\": "
+			   "60000}}"),
+		0);
 	g = grades();
 	assert_grade_str(g, "overall", "F");
 	ck_assert_int_eq(json_integer_value(json_object_get(g, "single_user_score")), 0);

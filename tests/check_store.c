@@ -28,7 +28,8 @@ static void parse_fixture(const char *name, struct lqos_result *out)
 	size_t len;
 	char *text = lqos_test_fixture(name, &len);
 
-	ck_assert_msg(lqos_result_parse(text, len, out, why, sizeof(why)) == 0, "%s: %s", name, why);
+	ck_assert_msg(lqos_result_parse(text, len, out, why, sizeof(why)) == 0, "%s: %s", name,
+		      why);
 	free(text);
 	lqos_result_grade(out);
 }
@@ -108,7 +109,7 @@ struct inserted {
 static struct inserted insert_full(const struct lqos_result *res, const char *ip, long max_stored,
 				   long per_ip)
 {
-	struct lqos_store_insert_args a = { 0 };
+	struct lqos_store_insert_args a = {0};
 	struct inserted out;
 
 	memset(&out, 0, sizeof(out));
@@ -197,7 +198,8 @@ START_TEST(writer_waits_for_lock)
 	if (pid == 0) {
 		/* The child opens its own connection (none may cross fork). */
 		sqlite3 *other = lqos_store_open(dbpath, why, sizeof(why));
-		if (other == NULL || sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+		if (other == NULL ||
+		    sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
 		    write(ready[1], "x", 1) != 1)
 			_exit(1);
 		usleep(300 * 1000);
@@ -224,17 +226,35 @@ END_TEST
 START_TEST(schema_has_guide_columns)
 {
 	static const char *const guide[] = {
-		"id", "timestamp", "client_ip", "user_agent", "test_type", "download_mbps",
-		"upload_mbps", "baseline_latency_ms", "download_latency_increase_ms",
-		"upload_latency_increase_ms", "bidirectional_latency_increase_ms",
-		"single_user_score", "download_grade", "upload_grade", "bidirectional_grade",
-		"overall_grade", "household_score", "alex_grade", "sarah_grade", "jake_grade",
-		"computer_grade", "test_server_name", "test_id", "test_duration_seconds",
+		"id",
+		"timestamp",
+		"client_ip",
+		"user_agent",
+		"test_type",
+		"download_mbps",
+		"upload_mbps",
+		"baseline_latency_ms",
+		"download_latency_increase_ms",
+		"upload_latency_increase_ms",
+		"bidirectional_latency_increase_ms",
+		"single_user_score",
+		"download_grade",
+		"upload_grade",
+		"bidirectional_grade",
+		"overall_grade",
+		"household_score",
+		"alex_grade",
+		"sarah_grade",
+		"jake_grade",
+		"computer_grade",
+		"test_server_name",
+		"test_id",
+		"test_duration_seconds",
 	};
 	static const char *const types[] = {
-		"INTEGER", "DATETIME", "TEXT", "TEXT", "TEXT", "REAL", "REAL", "REAL", "REAL",
-		"REAL", "REAL", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", "TEXT",
-		"TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "REAL",
+		"INTEGER", "DATETIME", "TEXT", "TEXT",    "TEXT", "REAL", "REAL", "REAL",
+		"REAL",    "REAL",     "REAL", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT",
+		"INTEGER", "TEXT",     "TEXT", "TEXT",    "TEXT", "TEXT", "TEXT", "REAL",
 	};
 	char sql[256];
 
@@ -249,14 +269,19 @@ START_TEST(schema_has_guide_columns)
 	/* indexes behind the customer lookup, the rate limit and ordering */
 	ck_assert_int_ge(query_long("SELECT count(*) FROM pragma_index_list('test_results') l "
 				    "JOIN pragma_index_info(l.name) i WHERE i.seqno = 0 AND "
-				    "i.name = 'client_ip'"), 1);
+				    "i.name = 'client_ip'"),
+			 1);
 	ck_assert_int_ge(query_long("SELECT count(*) FROM pragma_index_list('test_results') l "
 				    "JOIN pragma_index_info(l.name) i WHERE i.seqno = 0 AND "
-				    "i.name = 'timestamp'"), 1);
+				    "i.name = 'timestamp'"),
+			 1);
 	/* test_id is unique, enforced by the database */
 	insert_raw(1, "192.0.2.1", "2025-01-01T00:00:00.000Z");
-	ck_assert_int_ne(sqlite3_exec(db, "INSERT INTO test_results (id, test_id) "
-				      "VALUES (2, 'isp_raw_1')", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db,
+				      "INSERT INTO test_results (id, test_id) "
+				      "VALUES (2, 'isp_raw_1')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 }
 END_TEST
 
@@ -300,7 +325,8 @@ START_TEST(insert_ids_and_timestamps)
 		ck_assert_int_le(secs, (long long)time(NULL));
 		ck_assert_int_eq(n, i + 1);
 		ck_assert_msg(matches("^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:"
-				      "[0-6][0-9]\\.[0-9]{3}Z$", r.timestamp),
+				      "[0-6][0-9]\\.[0-9]{3}Z$",
+				      r.timestamp),
 			      "timestamp %s", r.timestamp);
 		for (int j = 0; j < i; j++)
 			ck_assert_str_ne(ids[j], r.test_id);
@@ -327,7 +353,8 @@ START_TEST(insert_stores_graded_row)
 	ck_assert_str_eq(query_text("SELECT test_type FROM test_results"), "single_user");
 	ck_assert_str_eq(query_text("SELECT overall_grade FROM test_results"), "C");
 	ck_assert_str_eq(query_text("SELECT download_grade || upload_grade || bidirectional_grade "
-				    "FROM test_results"), "BCC");
+				    "FROM test_results"),
+			 "BCC");
 	ck_assert_int_eq(query_long("SELECT single_user_score FROM test_results"), 47);
 	ck_assert_int_eq(query_long("SELECT household_score IS NULL FROM test_results"), 1);
 	ck_assert_str_eq(query_text("SELECT download_mbps FROM test_results"), "115.6");
@@ -342,12 +369,15 @@ START_TEST(insert_stores_graded_row)
 	insert_full(&household, "192.0.2.9", 1000, 0);
 	ck_assert_str_eq(query_text("SELECT alex_grade || sarah_grade || jake_grade || "
 				    "computer_grade || overall_grade FROM test_results "
-				    "WHERE client_ip = '192.0.2.9'"), "A+AACA");
+				    "WHERE client_ip = '192.0.2.9'"),
+			 "A+AACA");
 	ck_assert_int_eq(query_long("SELECT household_score FROM test_results "
-				    "WHERE client_ip = '192.0.2.9'"), 75);
+				    "WHERE client_ip = '192.0.2.9'"),
+			 75);
 	/* no server name in the result: the configured one */
 	ck_assert_str_eq(query_text("SELECT test_server_name FROM test_results "
-				    "WHERE client_ip = '192.0.2.9'"), "fallback-server");
+				    "WHERE client_ip = '192.0.2.9'"),
+			 "fallback-server");
 }
 END_TEST
 
@@ -387,7 +417,8 @@ START_TEST(per_ip_limit)
 
 	open_db();
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(insert_full(&single, "198.51.100.1", 1000, 3).status, LQOS_STORE_OK);
+		ck_assert_int_eq(insert_full(&single, "198.51.100.1", 1000, 3).status,
+				 LQOS_STORE_OK);
 	r = insert_full(&single, "198.51.100.1", 1000, 3);
 	ck_assert_int_eq(r.status, LQOS_STORE_RATE_LIMITED);
 	/* the oldest of the three leaves the window in about an hour */
@@ -436,8 +467,8 @@ END_TEST
 
 static int hook_calls;
 
-static int failing_hook(sqlite3 *h, const char *test_id, const char *timestamp, void *ctx,
-			char *w, size_t wlen)
+static int failing_hook(sqlite3 *h, const char *test_id, const char *timestamp, void *ctx, char *w,
+			size_t wlen)
 {
 	(void)h;
 	(void)timestamp;
@@ -448,8 +479,8 @@ static int failing_hook(sqlite3 *h, const char *test_id, const char *timestamp, 
 	return -1;
 }
 
-static int counting_hook(sqlite3 *h, const char *test_id, const char *timestamp, void *ctx,
-			 char *w, size_t wlen)
+static int counting_hook(sqlite3 *h, const char *test_id, const char *timestamp, void *ctx, char *w,
+			 size_t wlen)
 {
 	(void)w;
 	(void)wlen;
@@ -460,8 +491,8 @@ static int counting_hook(sqlite3 *h, const char *test_id, const char *timestamp,
 	{
 		sqlite3_stmt *st;
 		int n = 0;
-		sqlite3_prepare_v2(h, "SELECT count(*) FROM test_results WHERE test_id = ?1", -1, &st,
-				   NULL);
+		sqlite3_prepare_v2(h, "SELECT count(*) FROM test_results WHERE test_id = ?1", -1,
+				   &st, NULL);
 		sqlite3_bind_text(st, 1, test_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			n = sqlite3_column_int(st, 0);
@@ -473,7 +504,7 @@ static int counting_hook(sqlite3 *h, const char *test_id, const char *timestamp,
 
 START_TEST(hook_failure_rolls_back)
 {
-	struct lqos_store_insert_args a = { 0 };
+	struct lqos_store_insert_args a = {0};
 	char id[LQOS_TEST_ID_LEN], ts[LQOS_TIMESTAMP_LEN];
 	long retry = 0;
 
@@ -490,7 +521,8 @@ START_TEST(hook_failure_rolls_back)
 	ck_assert_str_eq(why, "outbox is full");
 	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 0);
 	a.hook = counting_hook;
-	ck_assert_int_eq(lqos_store_insert(db, &a, id, ts, &retry, why, sizeof(why)), LQOS_STORE_OK);
+	ck_assert_int_eq(lqos_store_insert(db, &a, id, ts, &retry, why, sizeof(why)),
+			 LQOS_STORE_OK);
 	ck_assert_int_eq(hook_calls, 2);
 	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 1);
 }
@@ -509,12 +541,14 @@ START_TEST(recent_order_and_limit)
 	ck_assert_uint_eq(json_array_size(rows), 0);
 	json_decref(rows);
 	for (int i = 0; i < 6; i++)
-		strcpy(ids[i], insert_full(i % 2 ? &household : &single, "192.0.2.1", 1000, 0).test_id);
+		strcpy(ids[i],
+		       insert_full(i % 2 ? &household : &single, "192.0.2.1", 1000, 0).test_id);
 	rows = lqos_store_recent(db, 4, why, sizeof(why));
 	ck_assert_uint_eq(json_array_size(rows), 4);
 	for (int i = 0; i < 4; i++)
-		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, i), "test_id")),
-				 ids[5 - i]);
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_array_get(rows, i), "test_id")),
+			ids[5 - i]);
 	/* column names as keys, numbers as numbers, grades as strings */
 	row = json_array_get(rows, 1);
 	ck_assert(json_is_integer(json_object_get(row, "id")));
@@ -550,10 +584,12 @@ START_TEST(customer_history)
 	ck_assert_ptr_nonnull(rows);
 	ck_assert_int_eq(total, 3);
 	ck_assert_uint_eq(json_array_size(rows), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "test_id")), last);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "test_id")),
+			 last);
 	for (size_t i = 0; i < json_array_size(rows); i++)
-		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, i),
-								   "client_ip")), "192.168.1.100");
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_array_get(rows, i), "client_ip")),
+			"192.168.1.100");
 	ck_assert_int_gt(json_integer_value(json_object_get(json_array_get(rows, 0), "id")),
 			 json_integer_value(json_object_get(json_array_get(rows, 1), "id")));
 	json_decref(rows);
@@ -593,11 +629,14 @@ START_TEST(meta_get_set)
 
 	open_db();
 	ck_assert_ptr_null(lqos_store_meta_get(db, "effective_config"));
-	ck_assert_int_eq(lqos_store_meta_set(db, "effective_config", "ISP telemetry: local storage only"), 0);
+	ck_assert_int_eq(
+		lqos_store_meta_set(db, "effective_config", "ISP telemetry: local storage only"),
+		0);
 	v = lqos_store_meta_get(db, "effective_config");
 	ck_assert_str_eq(v, "ISP telemetry: local storage only");
 	free(v);
-	ck_assert_int_eq(lqos_store_meta_set(db, "effective_config", "caf\xc3\xa9 \xe2\x82\xac"), 0);
+	ck_assert_int_eq(lqos_store_meta_set(db, "effective_config", "caf\xc3\xa9 \xe2\x82\xac"),
+			 0);
 	v = lqos_store_meta_get(db, "effective_config");
 	ck_assert_str_eq(v, "caf\xc3\xa9 \xe2\x82\xac");
 	free(v);
@@ -625,8 +664,9 @@ START_TEST(now_format)
 	time_t t = time(NULL);
 
 	lqos_store_now(ts);
-	ck_assert_msg(matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$",
-			      ts), "%s", ts);
+	ck_assert_msg(
+		matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$", ts),
+		"%s", ts);
 	/* UTC, not local time: same date and hour as gmtime (barring a tick) */
 	iso_at(t, want);
 	ck_assert_msg(strncmp(ts, want, 13) == 0 || time(NULL) != t, "%s vs %s", ts, want);
@@ -692,9 +732,11 @@ START_TEST(migrates_original_database)
 	ck_assert_str_eq(query_text("SELECT timestamp FROM test_results WHERE id = 1"),
 			 "2025-06-12T12:42:18.123456");
 	ck_assert_str_eq(query_text("SELECT overall_grade || download_mbps FROM test_results "
-				    "WHERE id = 1"), "B115.6");
+				    "WHERE id = 1"),
+			 "B115.6");
 	ck_assert_str_eq(query_text("SELECT alex_grade || computer_grade FROM test_results "
-				    "WHERE id = 2"), "AC");
+				    "WHERE id = 2"),
+			 "AC");
 	/* new rows go after them */
 	r = insert_ok("192.168.1.100");
 	ck_assert_str_eq(query_text("SELECT max(id) FROM test_results"), "4");
@@ -750,8 +792,9 @@ START_TEST(not_a_database)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s",
-		 lqos_test_write(dir, "garbage.db", "this is not an SQLite database, not at all. "
-						    "it is long enough to have a header though."));
+		 lqos_test_write(dir, "garbage.db",
+				 "this is not an SQLite database, not at all. "
+				 "it is long enough to have a header though."));
 	ck_assert_ptr_null(lqos_store_open(path, why, sizeof(why)));
 	ck_assert_msg(strstr(why, "not a database") != NULL, "why: %s", why);
 }

@@ -20,17 +20,20 @@
 #define FIXTURE(name) LQOS_SRCDIR "/tests/fixtures/" name
 
 static const char *const payload_keys[] = {
-	"test_id", "timestamp", "source", "client_ip", "user_agent", "test_type",
+	"test_id",       "timestamp",   "source",  "client_ip",   "user_agent", "test_type",
 	"download_mbps", "upload_mbps", "ping_ms", "bufferbloat", NULL,
 };
 static const char *const bufferbloat_keys[] = {
-	"overall_grade", "download_latency_increase_ms", "upload_latency_increase_ms",
-	"bidirectional_latency_increase_ms", NULL,
+	"overall_grade",
+	"download_latency_increase_ms",
+	"upload_latency_increase_ms",
+	"bidirectional_latency_increase_ms",
+	NULL,
 };
 static const char *const household_keys[] = {
 	"alex_performance", "sarah_performance", "jake_performance", "computer_performance", NULL,
 };
-static const char *const letters[] = { "A+", "A", "B", "C", "D", "F", NULL };
+static const char *const letters[] = {"A+", "A", "B", "C", "D", "F", NULL};
 
 static void load_result(const char *path, struct lqos_result *r)
 {
@@ -69,7 +72,8 @@ static void assert_exact_keys(json_t *obj, const char *const *keys, const char *
 		ck_assert_msg(json_object_get(obj, extra) != NULL, "missing key %s", extra);
 		want++;
 	}
-	json_object_foreach(obj, key, value) {
+	json_object_foreach(obj, key, value)
+	{
 		bool known = extra != NULL && strcmp(key, extra) == 0;
 		for (size_t i = 0; keys[i] != NULL && !known; i++)
 			known = strcmp(key, keys[i]) == 0;
@@ -114,8 +118,10 @@ START_TEST(payload_single_user_has_the_guides_fields)
 {
 	struct lqos_result r;
 	struct lqos_webhook_row row = {
-		.result = &r, .test_id = "isp_1234567890_5678",
-		.timestamp = "2025-06-12T12:42:18.123Z", .client_ip = "192.168.1.100",
+		.result = &r,
+		.test_id = "isp_1234567890_5678",
+		.timestamp = "2025-06-12T12:42:18.123Z",
+		.client_ip = "192.168.1.100",
 		.user_agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
 	};
 	char *text;
@@ -157,8 +163,11 @@ static void check_household(const char *fixture, const char *const expect_letter
 {
 	struct lqos_result r;
 	struct lqos_webhook_row row = {
-		.result = &r, .test_id = "isp_1700000000_7", .timestamp = "2025-06-12T12:50:00.000Z",
-		.client_ip = "2001:db8::7", .user_agent = NULL,
+		.result = &r,
+		.test_id = "isp_1700000000_7",
+		.timestamp = "2025-06-12T12:50:00.000Z",
+		.client_ip = "2001:db8::7",
+		.user_agent = NULL,
 	};
 	char *text;
 	json_t *doc, *vh;
@@ -194,7 +203,7 @@ END_TEST
 
 START_TEST(payload_household_original_letters)
 {
-	static const char *const want[4] = { "A", "B", "A+", "C" };
+	static const char *const want[4] = {"A", "B", "A+", "C"};
 
 	check_household(FIXTURE("original_household.json"), want);
 }
@@ -204,8 +213,10 @@ START_TEST(central_payload_is_anonymous)
 {
 	struct lqos_result r;
 	struct lqos_webhook_row row = {
-		.result = &r, .test_id = "isp_1749732138_4242",
-		.timestamp = "2025-06-12T12:42:18.123Z", .client_ip = "203.0.113.45",
+		.result = &r,
+		.test_id = "isp_1749732138_4242",
+		.timestamp = "2025-06-12T12:42:18.123Z",
+		.client_ip = "203.0.113.45",
 		.user_agent = "Mozilla/5.0 UniqueAgent/7.3",
 	};
 	char id1[64], id2[64];
@@ -249,7 +260,8 @@ START_TEST(legacy_signature_rfc4231)
 	char out[80];
 
 	ck_assert_int_eq(lqos_webhook_sign_legacy("Jefe", body, strlen(body), out, sizeof(out)), 0);
-	ck_assert_str_eq(out, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	ck_assert_str_eq(out,
+			 "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 	ck_assert_int_eq(lqos_webhook_sign_legacy("Jefe", body, strlen(body), out, 40), -1);
 }
 END_TEST
@@ -262,8 +274,8 @@ START_TEST(legacy_signature_covers_exact_bytes)
 
 	ck_assert_int_eq(lqos_webhook_sign_legacy("k", a, strlen(a), sa, sizeof(sa)), 0);
 	ck_assert_int_eq(lqos_webhook_sign_legacy("k", b, strlen(b), sb, sizeof(sb)), 0);
-	ck_assert_int_eq(lqos_webhook_sign_legacy("k", a, strlen(a) - 1, sa_prefix,
-						  sizeof(sa_prefix)), 0);
+	ck_assert_int_eq(
+		lqos_webhook_sign_legacy("k", a, strlen(a) - 1, sa_prefix, sizeof(sa_prefix)), 0);
 	ck_assert_str_ne(sa, sb);
 	ck_assert_str_ne(sa, sa_prefix);
 	ck_assert(matches("^sha256=[0-9a-f]{64}$", sa));
@@ -278,7 +290,8 @@ START_TEST(standard_signature_whsec_vector)
 
 	ck_assert_int_eq(lqos_webhook_sign_standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 						    "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
-						    body, strlen(body), out, sizeof(out)), 0);
+						    body, strlen(body), out, sizeof(out)),
+			 0);
 	ck_assert_str_eq(out, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 }
 END_TEST
@@ -291,7 +304,8 @@ START_TEST(standard_signature_whsec_padded_key)
 	char out[128];
 
 	ck_assert_int_eq(lqos_webhook_sign_standard("whsec_YWJjZA==", "evt_1", 1700000000, body,
-						    strlen(body), out, sizeof(out)), 0);
+						    strlen(body), out, sizeof(out)),
+			 0);
 	ck_assert_str_eq(out, "v1,annAk1O6/7aIoEoxe+h0pUuLhySt0EJ0Ml+m1GZN0+0=");
 }
 END_TEST
@@ -305,18 +319,21 @@ START_TEST(standard_signature_plain_secret)
 
 	ck_assert_int_eq(lqos_webhook_sign_standard("lqos-plain-secret", "isp_1700000000_42",
 						    1700000123, body, strlen(body), out,
-						    sizeof(out)), 0);
+						    sizeof(out)),
+			 0);
 	ck_assert_str_eq(out, "v1,2vEGCu0hXBUHKqUAgr1vp1zXCre3mo4BOhqWOclp3Bw=");
 	/* Another id or timestamp signs differently: replays can be told. */
 	{
 		char other[128];
-		ck_assert_int_eq(lqos_webhook_sign_standard("lqos-plain-secret", "isp_1700000000_42",
-							    1700000124, body, strlen(body), other,
-							    sizeof(other)), 0);
+		ck_assert_int_eq(lqos_webhook_sign_standard("lqos-plain-secret",
+							    "isp_1700000000_42", 1700000124, body,
+							    strlen(body), other, sizeof(other)),
+				 0);
 		ck_assert_str_ne(out, other);
 	}
 	ck_assert_int_eq(lqos_webhook_sign_standard("lqos-plain-secret", "id", 1, body,
-						    strlen(body), out, 20), -1);
+						    strlen(body), out, 20),
+			 -1);
 }
 END_TEST
 
@@ -348,9 +365,10 @@ START_TEST(backoff_schedule)
 		for (int j = 0; j < 100; j++) {
 			double jitter = j / 100.0;
 			long d = lqos_outbox_backoff(a, jitter);
-			ck_assert_msg(d >= (long)floor(nominal * 0.8) && d <= (long)ceil(nominal * 1.2),
-				      "attempt %ld jitter %.2f: %ld s vs nominal %.0f", a, jitter, d,
-				      nominal);
+			ck_assert_msg(d >= (long)floor(nominal * 0.8) &&
+					      d <= (long)ceil(nominal * 1.2),
+				      "attempt %ld jitter %.2f: %ld s vs nominal %.0f", a, jitter,
+				      d, nominal);
 		}
 	}
 	/* Not constant: jitter spreads retries of many events apart. */
@@ -425,12 +443,20 @@ static void outbox_teardown(void)
 static void submit(const char *ip, char test_id[LQOS_TEST_ID_LEN], char ts[LQOS_TIMESTAMP_LEN])
 {
 	struct lqos_outbox_ctx ctx = {
-		.cfg = &cfg, .result = &single, .client_ip = ip, .user_agent = "check/1",
+		.cfg = &cfg,
+		.result = &single,
+		.client_ip = ip,
+		.user_agent = "check/1",
 	};
 	struct lqos_store_insert_args args = {
-		.result = &single, .client_ip = ip, .user_agent = "check/1",
-		.server_name = "check", .max_stored_tests = cfg.max_stored_tests,
-		.max_per_ip_per_hour = 0, .hook = lqos_outbox_store_hook, .hook_ctx = &ctx,
+		.result = &single,
+		.client_ip = ip,
+		.user_agent = "check/1",
+		.server_name = "check",
+		.max_stored_tests = cfg.max_stored_tests,
+		.max_per_ip_per_hour = 0,
+		.hook = lqos_outbox_store_hook,
+		.hook_ctx = &ctx,
 	};
 	char why[256];
 	long retry_after = 0;
@@ -468,8 +494,8 @@ static char *query_text(const char *sql, const char *arg)
 	return v;
 }
 
-static const char *const webhook_only[] = { LQOS_TARGET_WEBHOOK, NULL };
-static const char *const both_targets[] = { LQOS_TARGET_WEBHOOK, LQOS_TARGET_CENTRAL, NULL };
+static const char *const webhook_only[] = {LQOS_TARGET_WEBHOOK, NULL};
+static const char *const both_targets[] = {LQOS_TARGET_WEBHOOK, LQOS_TARGET_CENTRAL, NULL};
 
 static int claim(long now, long lease, struct lqos_outbox_event *ev, int max)
 {
@@ -493,7 +519,9 @@ START_TEST(outbox_written_with_the_result)
 
 	submit("198.51.100.9", id, ts);
 	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE event_id = ?1 AND "
-				    "target = 'webhook' AND state = 'pending'", id), 1);
+				    "target = 'webhook' AND state = 'pending'",
+				    id),
+			 1);
 	payload = query_text("SELECT payload FROM webhook_outbox WHERE event_id = ?1", id);
 	ck_assert_ptr_nonnull(payload);
 	doc = parse_json(payload);
@@ -525,7 +553,9 @@ START_TEST(outbox_central_event_has_its_own_id)
 	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE target = 'central' "
 				    "AND (event_id = ?1 OR instr(payload, ?1) > 0 OR "
 				    "instr(payload, '198.51.100.10') > 0 OR "
-				    "instr(payload, 'check/1') > 0)", id), 0);
+				    "instr(payload, 'check/1') > 0)",
+				    id),
+			 0);
 	/* A webhook-only claim leaves the central event alone. */
 	n = claim(now, 60, ev, 4);
 	ck_assert_int_eq(n, 1);
@@ -565,8 +595,12 @@ START_TEST(outbox_claim_lease_and_expiry)
 	free_events(ev, n);
 	ck_assert_int_eq(claim(now + 61, 60, ev, 4), 0);
 	/* Released without an attempt: claimable at once, no attempt counted. */
-	ck_assert_int_eq(lqos_outbox_release(db, query_long("SELECT id FROM webhook_outbox "
-							    "WHERE event_id = ?1", id), now + 61), 0);
+	ck_assert_int_eq(lqos_outbox_release(db,
+					     query_long("SELECT id FROM webhook_outbox "
+							"WHERE event_id = ?1",
+							id),
+					     now + 61),
+			 0);
 	n = claim(now + 61, 60, ev, 4);
 	ck_assert_int_eq(n, 1);
 	ck_assert_int_eq(ev[0].attempts, 0);
@@ -596,8 +630,8 @@ START_TEST(outbox_outcomes)
 	ck_assert_int_eq(n, 1);
 	ck_assert_int_eq(ev[0].attempts, 1);
 	free_events(ev, n);
-	ck_assert_int_eq(query_long("SELECT last_status FROM webhook_outbox WHERE event_id = ?1",
-				    id), 500);
+	ck_assert_int_eq(
+		query_long("SELECT last_status FROM webhook_outbox WHERE event_id = ?1", id), 500);
 	stats = json_object();
 	ck_assert_int_eq(lqos_outbox_stats(db, now + 40, stats), 0);
 	w = json_object_get(stats, "webhook");
@@ -610,7 +644,8 @@ START_TEST(outbox_outcomes)
 	/* Delivered: never claimed again. */
 	ck_assert_int_eq(lqos_outbox_delivered(db, rowid, now + 31, 204), 0);
 	ck_assert_int_eq(claim(now + 100000, 60, ev, 4), 0);
-	ck_assert_int_eq(query_long("SELECT attempts FROM webhook_outbox WHERE event_id = ?1", id), 2);
+	ck_assert_int_eq(query_long("SELECT attempts FROM webhook_outbox WHERE event_id = ?1", id),
+			 2);
 	stats = json_object();
 	ck_assert_int_eq(lqos_outbox_stats(db, now + 40, stats), 0);
 	w = json_object_get(stats, "webhook");
@@ -627,15 +662,19 @@ START_TEST(outbox_outcomes)
 	ck_assert_int_eq(n, 1);
 	rowid = ev[0].id;
 	free_events(ev, n);
-	ck_assert_int_eq(lqos_outbox_failed(db, rowid, now, 0, "Couldn't connect to server",
-					    now + 30, true), 0);
+	ck_assert_int_eq(
+		lqos_outbox_failed(db, rowid, now, 0, "Couldn't connect to server", now + 30, true),
+		0);
 	ck_assert_int_eq(claim(now + 100000, 60, ev, 4), 0);
 	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE event_id = ?1 AND "
-				    "state = 'failed' AND last_status IS NULL", id), 1);
+				    "state = 'failed' AND last_status IS NULL",
+				    id),
+			 1);
 	stats = json_object();
 	ck_assert_int_eq(lqos_outbox_stats(db, now, stats), 0);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(stats, "webhook"),
-							    "failed")), 1);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(stats, "webhook"), "failed")),
+		1);
 	json_decref(stats);
 }
 END_TEST
@@ -673,12 +712,14 @@ START_TEST(outbox_survives_result_pruning)
 	for (int i = 0; i < 19; i++)
 		submit("198.51.100.14", id, ts);
 	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results", NULL), 5);
-	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results WHERE test_id = ?1", first), 0);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results WHERE test_id = ?1", first),
+			 0);
 	/* Every undelivered event is still there, the pruned result's too. */
-	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'",
-				    NULL), 20);
-	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE event_id = ?1",
-				    first), 1);
+	ck_assert_int_eq(
+		query_long("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'", NULL),
+		20);
+	ck_assert_int_eq(
+		query_long("SELECT count(*) FROM webhook_outbox WHERE event_id = ?1", first), 1);
 }
 END_TEST
 
@@ -697,14 +738,20 @@ START_TEST(outbox_bound_fails_oldest_never_deletes_pending)
 	now = (long)time(NULL);
 	/* Nothing dropped: 15 rows, the 5 oldest failed with a reason. */
 	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox", NULL), 15);
-	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'",
-				    NULL), 10);
+	ck_assert_int_eq(
+		query_long("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'", NULL),
+		10);
 	for (int i = 0; i < 5; i++) {
-		ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE event_id = ?1 "
-					    "AND state = 'failed'", first[i]), 1);
-		why = query_text("SELECT last_error FROM webhook_outbox WHERE event_id = ?1", first[i]);
+		ck_assert_int_eq(
+			query_long("SELECT count(*) FROM webhook_outbox WHERE event_id = ?1 "
+				   "AND state = 'failed'",
+				   first[i]),
+			1);
+		why = query_text("SELECT last_error FROM webhook_outbox WHERE event_id = ?1",
+				 first[i]);
 		ck_assert_ptr_nonnull(why);
-		ck_assert_msg(strstr(why, "outbox") != NULL && strstr(why, "outbox_max_events") != NULL,
+		ck_assert_msg(strstr(why, "outbox") != NULL &&
+				      strstr(why, "outbox_max_events") != NULL,
 			      "reason: %s", why);
 		free(why);
 	}
@@ -718,14 +765,17 @@ START_TEST(outbox_bound_fails_oldest_never_deletes_pending)
 	for (int i = 0; i < 40; i++)
 		submit("198.51.100.15", id, ts);
 	ck_assert_int_le(query_long("SELECT count(*) FROM webhook_outbox", NULL), 2 * 10);
-	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'",
-				    NULL), 10);
+	ck_assert_int_eq(
+		query_long("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'", NULL),
+		10);
 	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE event_id = ?1", id),
 			 1);
 	/* Pending rows stay even when they are far below the bound: the
 	 * overflow turns them into failed ones (counted), not deleted ones. */
 	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox WHERE state = 'pending' "
-				    "AND id <= (SELECT max(id) FROM webhook_outbox) - 10", NULL), 0);
+				    "AND id <= (SELECT max(id) FROM webhook_outbox) - 10",
+				    NULL),
+			 0);
 }
 END_TEST
 

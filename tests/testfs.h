@@ -53,8 +53,7 @@ static inline void lqos_test_rmtree(const char *path)
 
 /* Write `content` to dir/name and return the path (static buffer reused
  * by the next call). */
-static inline const char *lqos_test_write(const char *dir, const char *name,
-					  const char *content)
+static inline const char *lqos_test_write(const char *dir, const char *name, const char *content)
 {
 	static char path[PATH_MAX];
 	FILE *f;

@@ -49,3 +49,5 @@ TESTS += tests/check_webhook
 tests_check_webhook_SOURCES = tests/check_webhook.c
 tests_check_webhook_CFLAGS = $(TEST_CFLAGS)
 tests_check_webhook_LDADD = $(TEST_LIBS)
+TESTS += tests/format_check.sh
+EXTRA_DIST += tests/format_check.sh .clang-format

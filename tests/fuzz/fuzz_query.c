@@ -10,8 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct lqos_config cfg = { 0 };
-	struct lqos_request req = { 0 };
+	struct lqos_config cfg = {0};
+	struct lqos_request req = {0};
 	char value[256], key[] = "fuzz-key";
 	char *text = malloc(size + 1);
 	long l;
