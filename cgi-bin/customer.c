@@ -1,11 +1,10 @@
 /* GET /api/telemetry/customer/<ip>[/<prefix length>]?limit=N&...filters:
  * one customer's history, by address or by the prefix they move in. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "libcommon/app.h"
-#include "libcommon/csv.h"
 #include "libcommon/query.h"
+#include "libcommon/support.h"
 
 static void handle(struct lqos_app *app)
 {
@@ -13,14 +12,8 @@ static void handle(struct lqos_app *app)
 	struct lqos_filter filter;
 	char ip[LQOS_IP_STRLEN + 8];
 	char why[512];
-	long limit, total = 0;
+	long limit;
 	sqlite3 *db;
-	json_t *tests;
-	char head[256];
-	char *rows = NULL;
-	size_t rows_len = 0;
-	FILE *mem;
-	long n;
 
 	if (!lqos_app_support_auth(app))
 		return;
@@ -47,32 +40,7 @@ static void handle(struct lqos_app *app)
 	}
 	if ((db = lqos_app_db(app)) == NULL)
 		return;
-	if (filter.csv) {
-		tests = lqos_query_tests(db, &filter, limit, &total, why, sizeof(why));
-		if (tests == NULL) {
-			lqos_respond_error(app->out, 503, NULL, "%s", why);
-			return;
-		}
-		lqos_respond_csv(app->out, tests, "customer-tests.csv");
-		json_decref(tests);
-		return;
-	}
-	mem = open_memstream(&rows, &rows_len);
-	n = mem ? lqos_query_write_tests(db, &filter, limit, mem, &total, why, sizeof(why)) : -1;
-	if (mem)
-		fclose(mem);
-	if (n < 0) {
-		free(rows);
-		lqos_respond_error(app->out, 503, NULL, "%s", mem ? why : "out of memory");
-		return;
-	}
-	/* `ip` is canonical inet_ntop text (and a prefix length): no escaping needed. */
-	snprintf(head, sizeof(head),
-		 "\"success\": true,\n  \"client_ip\": \"%s\",\n  "
-		 "\"total_tests\": %ld,\n  \"limit\": %ld",
-		 ip, total, limit);
-	lqos_respond_tests(app->out, head, rows, rows_len);
-	free(rows);
+	lqos_support_answer_tests(app, db, &filter, limit, "customer-tests.csv", ip);
 }
 
 int main(void)

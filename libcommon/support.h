@@ -1,0 +1,16 @@
+/* The answer shared by /recent and /customer: the rows a filter matches,
+ * as JSON (rows written straight to text) or as CSV. */
+#ifndef LQOS_SUPPORT_H
+#define LQOS_SUPPORT_H
+
+#include "app.h"
+#include "query.h"
+
+/* Answer with the rows `f` matches, newest first, at most `limit`. For
+ * CSV the download is named `csv_name`. `client_ip` (canonical address or
+ * prefix) selects the /customer shape {"client_ip", "total_tests"};
+ * NULL the /recent shape {"total", "matching"}. Returns the status. */
+int lqos_support_answer_tests(struct lqos_app *app, sqlite3 *db, const struct lqos_filter *f,
+			      long limit, const char *csv_name, const char *client_ip);
+
+#endif
