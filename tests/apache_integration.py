@@ -31,34 +31,14 @@ import threading
 import time
 import traceback
 
-SRCDIR = os.path.abspath(os.environ.get("LQOS_SRCDIR", os.path.join(os.path.dirname(__file__), "..")))
-BUILDDIR = os.path.abspath(os.environ.get("LQOS_BUILDDIR", SRCDIR))
-PRIVATE_APACHE = os.path.join(SRCDIR, "scripts", "private-apache")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lqostest as lq  # noqa: E402
+from lqostest import (BUILDDIR, SRCDIR, Response, check, free_port, is_json_error,  # noqa: E402
+                      native_household, request)
 
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TEST_ID_RE = re.compile(r"^isp_\d+_\d+$")
 MAX_BODY = 64 * 1024
-
-passed = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}" + (f": {detail}" if detail else ""), flush=True)
-    return bool(cond)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def apache_bin():
@@ -78,55 +58,6 @@ def apache_moddir():
 # ------------------------------------------------------------------ HTTP
 
 
-class Response:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers  # lower-case names
-        self.body = body
-        try:
-            self.json = json.loads(body.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            self.json = None
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    def __repr__(self):
-        return f"<{self.status} {self.body[:300]!r}>"
-
-
-def request(port, method, path, body=None, headers=None, timeout=60):
-    """One request on its own connection. `body` may be bytes, str, a dict
-    (sent as JSON with Content-Type application/json) or an iterator of
-    bytes (sent chunked, without Content-Length)."""
-    hdrs = dict(headers or {})
-    if isinstance(body, dict):
-        body = json.dumps(body)
-        hdrs.setdefault("Content-Type", "application/json")
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        if body is not None and not isinstance(body, (bytes, bytearray)):
-            conn.request(method, path, body=body, headers=hdrs, encode_chunked=True)
-        else:
-            conn.request(method, path, body=body, headers=hdrs)
-        r = conn.getresponse()
-        data = r.read()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
-    finally:
-        conn.close()
-
-
-def is_json_error(r, status):
-    """The SPEC's error shape: status, JSON content type, success false,
-    a non-empty error message."""
-    ct = r.header("Content-Type") or ""
-    return (r.status == status and ct.startswith("application/json")
-            and isinstance(r.json, dict) and r.json.get("success") is False
-            and isinstance(r.json.get("error"), str) and r.json["error"].strip() != "")
-
-
 def check_error(name, r, status):
     return check(f"{name}: {status} JSON error", is_json_error(r, status), repr(r))
 
@@ -135,57 +66,14 @@ def check_error(name, r, status):
 
 
 def native_single(dl_inc, ul_inc, bidi_inc, dl=100.0, ul=20.0, baseline=12.5):
-    return {
-        "test_type": "single_user",
-        "test_duration_seconds": 40,
-        "baseline_latency_ms": baseline,
-        "server_name": "itest-server",
-        "download": {"throughput_mbps": dl, "latency_p50_ms": baseline + dl_inc,
-                     "latency_p90_ms": baseline + dl_inc + 5, "latency_increase_ms": dl_inc,
-                     "jitter_ms": 2.0},
-        "upload": {"throughput_mbps": ul, "latency_p50_ms": baseline + ul_inc,
-                   "latency_p90_ms": baseline + ul_inc + 5, "latency_increase_ms": ul_inc,
-                   "jitter_ms": 3.0},
-        "bidirectional": {"throughput_mbps": dl, "latency_increase_ms": bidi_inc},
-    }
-
-
-def native_household():
-    return {
-        "test_type": "virtual_household",
-        "test_duration_seconds": 30,
-        "baseline_latency_ms": 11.0,
-        "download_mbps": 95.5,
-        "upload_mbps": 19.5,
-        "alex": {"latency_increase_ms": 10, "jitter_ms": 3, "loss_pct": 0},
-        "sarah": {"latency_increase_ms": 20, "jitter_ms": 8, "delivered_pct": 99},
-        "jake": {"fetch_ratio_p90": 0.3, "stalls": 0},
-        "computer": {"spare_capacity_share_pct": 80, "throughput_mbps": 60},
-    }
+    return lq.native_single(dl_inc, ul_inc, bidi_inc, dl=dl, ul=ul, baseline=baseline,
+                            server_name="itest-server")
 
 
 def original_single():
     """What the original LibreQoS client sends (SPEC section 7)."""
-    return {
-        "telemetry_enabled": True,
-        "timestamp": "2025-06-12T12:42:18.123Z",
-        "results": {
-            "test_type": "single",
-            "grades": {"overall": {"grade": "D", "cssClass": "d"}, "download": "C",
-                       "upload": {"grade": "F", "cssClass": "f"}, "bidirectional": "D"},
-            "metrics": {
-                "baseline_latency_ms": 12.3,
-                "download_latency_increase_ms": 150.0,
-                "upload_latency_increase_ms": 450.0,
-                "bidirectional_latency_increase_ms": 300.0,
-                "download_throughput_mbps": 115.6,
-                "upload_throughput_mbps": 23.4,
-                "test_duration_seconds": 40,
-            },
-        },
-        "server_info": {"server_id": "s-1", "server_url": "https://speed.example.net",
-                        "server_name": "original-server"},
-    }
+    return lq.original_single(upload_grade={"grade": "F", "cssClass": "f"},
+                              server_url="https://speed.example.net")
 
 
 def original_household():
@@ -210,63 +98,21 @@ F_RESULT = native_single(500, 600, 700)   # F, F, F -> F
 # ------------------------------------------------------------------ the server
 
 
-class Server:
-    """A private Apache from scripts/private-apache, with the config file
-    the CGI programs read on every request."""
-
-    def __init__(self, base):
-        self.rundir = os.path.join(base, "run")
-        self.port = None
-        self.conf = os.path.join(self.rundir, "lqos_test.conf")
-        self.state = os.path.join(self.rundir, "state")
-        self.errlog = os.path.join(self.rundir, "logs", "error.log")
-
-    def start(self):
-        self.port = free_port()
-        out = subprocess.run(["sh", PRIVATE_APACHE, "start", self.rundir, str(self.port), BUILDDIR, SRCDIR],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, text=True)
-        if out.returncode != 0:
-            raise RuntimeError("private-apache start failed: " + out.stderr)
-        return out.stdout.strip()
-
-    def stop(self):
-        subprocess.run(["sh", PRIVATE_APACHE, "stop", self.rundir], timeout=60)
+class Server(lq.PrivateApache):
+    """A private Apache from scripts/private-apache (lqostest.PrivateApache),
+    each scenario with a database of its own under RUNDIR/state."""
 
     def db(self, name):
         return os.path.join(self.state, name + ".db")
-
-    def write_conf(self, text):
-        tmp = self.conf + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, self.conf)
 
     def set_conf(self, db, **keys):
         lines = ["# written by tests/apache_integration.py", f'database_path="{self.db(db)}"']
         lines += [f'{k}="{v}"' for k, v in keys.items()]
         self.write_conf("\n".join(lines) + "\n")
 
-    def log_size(self):
-        try:
-            return os.path.getsize(self.errlog)
-        except OSError:
-            return 0
-
-    def log_since(self, offset):
-        with open(self.errlog, "rb") as f:
-            f.seek(offset)
-            return f.read().decode("utf-8", "replace")
-
-    # shorthands
-    def get(self, path, headers=None):
-        return request(self.port, "GET", path, headers=headers)
-
+    # shorthands (get and submit come from lqostest.PrivateApache)
     def post(self, path, body, headers=None):
         return request(self.port, "POST", path, body=body, headers=headers)
-
-    def submit(self, body, headers=None):
-        return self.post("/api/telemetry", body, headers)
 
     def total(self, headers=None):
         r = self.get("/api/telemetry/stats", headers)
@@ -1236,17 +1082,12 @@ def main():
     try:
         try:
             pid = server.start()
-            check("private Apache started", pid.isdigit(), pid)
+            check("private Apache started", isinstance(pid, int) and pid > 0, pid)
         except Exception as e:
             check("private Apache started", False, str(e))
             scenarios = []
         for sc in scenarios:
-            t0 = time.monotonic()
-            try:
-                sc(server)
-            except Exception as e:
-                check(f"{sc.__name__} ran", False, f"{e}\n{traceback.format_exc()}")
-            print(f"# {sc.__name__}: {time.monotonic() - t0:.1f} s", flush=True)
+            lq.run_timed(sc, server)
         if scenarios:
             log = server.log_since(0)
             crashes = [ln for ln in log.splitlines()
@@ -1260,13 +1101,9 @@ def main():
     except Exception as e:
         check("shared hosting ran", False, f"{e}\n{traceback.format_exc()}")
     print(f"# scenario_shared_hosting: {time.monotonic() - t0:.1f} s", flush=True)
-    if failed == 0:
-        shutil.rmtree(base, ignore_errors=True)
-    else:
-        print(f"# kept {base} for inspection", flush=True)
+    lq.remove_unless_failed(base)
     print(f"# total {time.monotonic() - t_start:.1f} s")
-    print(f"RESULT: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return lq.finish()
 
 
 if __name__ == "__main__":

@@ -18,16 +18,14 @@ the programs have not been built.
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
-SRCDIR = os.path.abspath(os.environ.get("LQOS_SRCDIR", os.path.join(os.path.dirname(__file__), "..")))
-BUILDDIR = os.path.abspath(os.environ.get("LQOS_BUILDDIR", SRCDIR))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lqostest as lq  # noqa: E402
+from lqostest import BUILDDIR, SRCDIR, check  # noqa: E402
 CGI_DIR = os.path.join(BUILDDIR, "cgi-bin")
 FIXTURES = os.path.join(SRCDIR, "tests", "fixtures")
 
@@ -35,20 +33,6 @@ TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TEST_ID_RE = re.compile(r"^isp_\d+_\d+$")
 JSON_TYPE = "application/json; charset=utf-8"
 PROCESS_TIMEOUT = 20
-
-passed = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}" + (f": {detail}" if detail else ""), flush=True)
-    return bool(cond)
-
 
 def fixture(name):
     with open(os.path.join(FIXTURES, name), "rb") as f:
@@ -731,7 +715,6 @@ TESTS = [
 
 
 def main():
-    global failed
     needed = ["submit", "recent", "customer", "stats", "sponsor", "notfound"]
     missing = [p for p in needed if not os.access(os.path.join(CGI_DIR, "lqos-" + p), os.X_OK)]
     if missing:
@@ -739,9 +722,8 @@ def main():
         print("RESULT: 0 passed, 0 failed")
         return 77
     only = sys.argv[1:]
-    root = tempfile.mkdtemp(prefix="lqos-blackbox-")
     start = time.monotonic()
-    try:
+    with lq.scratch_dir("lqos-blackbox-") as root:
         for t in TESTS:
             if only and t.__name__ not in only:
                 continue
@@ -750,18 +732,8 @@ def main():
                    for p in optional.get(t, [])):
                 print(f"# {t.__name__}: skipped, program not built")
                 continue
-            t0 = time.monotonic()
-            try:
-                t(root)
-            except Exception:
-                failed += 1
-                print(f"FAIL: {t.__name__} raised:\n{traceback.format_exc()}", flush=True)
-            print(f"# {t.__name__}: {time.monotonic() - t0:.2f} s", flush=True)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    print(f"# total {time.monotonic() - start:.1f} s")
-    print(f"RESULT: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+            lq.run_timed(t, root)
+    return lq.finish(start)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hardening_common as hc  # noqa: E402
-from hardening_common import check, is_json_error, metric  # noqa: E402
+import lqostest as hc  # noqa: E402
+from lqostest import check, is_json_error, metric  # noqa: E402
 
 SUBMIT = os.path.join(hc.BUILDDIR, "cgi-bin", "lqos-submit")
 RECENT = os.path.join(hc.BUILDDIR, "cgi-bin", "lqos-recent")
@@ -702,10 +702,7 @@ def main():
     metric("requests_served", server.served)
     metric("crashes", len(crashes))
     print(f"# total {time.monotonic() - t_start:.1f} s", flush=True)
-    if hc.failed == 0:
-        shutil.rmtree(base, ignore_errors=True)
-    else:
-        print(f"# kept {base} for inspection", flush=True)
+    hc.remove_unless_failed(base)
     return 0
 
 

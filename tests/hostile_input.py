@@ -27,7 +27,6 @@ Prints METRIC inputs_tried=, requests_served=, crashes=, then
 import http.client
 import json
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -36,8 +35,8 @@ import time
 import http.server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hardening_common as hc  # noqa: E402
-from hardening_common import check, is_json_error, metric  # noqa: E402
+import lqostest as hc  # noqa: E402
+from lqostest import check, is_json_error, metric  # noqa: E402
 
 KEY = "hostile-test-key-" + "k" * 24 + "Q"   # last byte matters below
 J = {"Content-Type": "application/json"}
@@ -715,10 +714,7 @@ def main():
               f"{time.monotonic() - t_start:.1f} s", flush=True)
     finally:
         server.stop()
-    if hc.failed == 0:
-        shutil.rmtree(base, ignore_errors=True)
-    else:
-        print(f"# kept {base} for inspection", flush=True)
+    hc.remove_unless_failed(base)
     return 0
 
 

@@ -41,5 +41,5 @@ EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
 # store (read-only, disk full, deleted/garbage database, held lock, broken
 # config, SIGKILLed submitters); a 5-second wrk load smoke (bench/load)
 TESTS += tests/hostile_input.py tests/faults.py tests/load_smoke.py
-EXTRA_DIST += tests/hostile_input.py tests/faults.py tests/load_smoke.py tests/hardening_common.py \
+EXTRA_DIST += tests/hostile_input.py tests/faults.py tests/load_smoke.py tests/lqostest.py \
 	bench/load bench/hardening-summary

@@ -10,9 +10,10 @@ import os
 import subprocess
 import sys
 
-SRCDIR = os.path.abspath(os.environ.get("LQOS_SRCDIR", os.path.join(os.path.dirname(__file__), "..")))
-BUILDDIR = os.path.abspath(os.environ.get("LQOS_BUILDDIR", SRCDIR))
-seconds = "3" if os.environ.get("LQOS_TEST_PROFILE") == "quick" else "5"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lqostest import BUILDDIR, QUICK, SRCDIR  # noqa: E402
+
+seconds = "3" if QUICK else "5"
 p = subprocess.run([sys.executable, os.path.join(SRCDIR, "bench", "load"), "--builddir", BUILDDIR,
                     "--seconds", seconds], timeout=600)
 sys.exit(p.returncode)

@@ -11,11 +11,11 @@ import sys
 import tempfile
 import time
 
-SRC = os.environ.get("LQOS_SRCDIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("LQOS_BUILDDIR", SRC)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lqostest import (BUILDDIR as BUILD, IS_ROOT, free_port, start_private_apache,  # noqa: E402
+                      stop_private_apache)
+
 CHECK = os.path.join(BUILD, "sbin", "lqos-telemetry-check")
-APACHE = os.path.join(SRC, "scripts", "private-apache")
-IS_ROOT = os.geteuid() == 0
 
 passed = failed = 0
 
@@ -28,12 +28,6 @@ def case(name, cond, detail=""):
     else:
         failed += 1
         print(f"FAIL - {name}\n{detail}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_check(conf, *args):
@@ -66,8 +60,7 @@ def main():
     url = f"http://127.0.0.1:{port}"
     web_user = "www-data" if IS_ROOT else os.environ.get("USER", "root")
     try:
-        subprocess.run([APACHE, "start", rundir, str(port), BUILD, SRC], check=True,
-                       capture_output=True, timeout=60)
+        start_private_apache(rundir, port)
         # The first request creates the database as the web server user.
         subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", f"X-API-Key: {key}",
                         f"{url}/api/telemetry/stats"], timeout=30)
@@ -88,7 +81,7 @@ def main():
 
         # Apache without CGIPassAuth: Bearer refused, X-API-Key accepted.
         snippet = os.path.join(rundir, "lqos-telemetry.conf")
-        subprocess.run([APACHE, "stop", rundir], check=True, timeout=60)
+        stop_private_apache(rundir, check=True)
         with open(snippet) as f:
             text = f.read()
         with open(snippet, "w") as f:
@@ -141,7 +134,7 @@ def main():
         rc, out = run_check(conf, "--web-user", web_user)
         case("damaged database: FAIL", rc == 1 and "[FAIL] database" in out, out)
     finally:
-        subprocess.run([APACHE, "stop", rundir], capture_output=True, timeout=60)
+        stop_private_apache(rundir, quiet=True)
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"RESULT: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -31,6 +31,8 @@ import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lqostest as lq  # noqa: E402
+from lqostest import check  # noqa: E402
 import support_seed as seedmod  # noqa: E402
 from support_seed import API_KEY  # noqa: E402
 
@@ -38,20 +40,6 @@ UTC = datetime.timezone.utc
 BASE = datetime.datetime(2025, 6, 10, tzinfo=UTC)
 GRADES = ["A+", "A", "B", "C", "D", "F"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-passed = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}" + (f": {str(detail)[:600]}" if detail else ""), flush=True)
-    return bool(cond)
-
 
 class Client:
     def __init__(self, port):
@@ -657,8 +645,7 @@ def main():
             pass
         check("no crash in Apache's error log", not errors, errors)
     print(f"support API checks took {time.monotonic() - started:.1f} s")
-    print(f"RESULT: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return lq.finish()
 
 
 if __name__ == "__main__":

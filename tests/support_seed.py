@@ -21,13 +21,14 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 
-SRCDIR = os.path.abspath(os.environ.get("LQOS_SRCDIR", os.path.join(os.path.dirname(__file__), "..")))
-BUILDDIR = os.path.abspath(os.environ.get("LQOS_BUILDDIR", SRCDIR))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lqostest import BUILDDIR, SRCDIR, free_port, start_private_apache, stop_private_apache  # noqa: E402,F401
+
 SUBMIT = os.path.join(BUILDDIR, "cgi-bin", "lqos-submit")
 FLUSH = os.path.join(BUILDDIR, "sbin", "lqos-webhook-flush")
-PRIVATE_APACHE = os.path.join(SRCDIR, "scripts", "private-apache")
 FIXTURES = os.path.join(SRCDIR, "tests", "fixtures")
 
 API_KEY = "support-test-key-4f1c9a"
@@ -107,12 +108,6 @@ def seed_specs():
     ]
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def refusing_socket():
     """A bound loopback port that never listens: connections are refused,
     and no other program can take the port while the socket is open."""
@@ -160,7 +155,7 @@ class Seeded:
 
     def close(self):
         if self.pid is not None:
-            subprocess.run(["sh", PRIVATE_APACHE, "stop", self.rundir], timeout=60)
+            stop_private_apache(self.rundir)
             self.pid = None
         self.refuser.close()
         if os.environ.get("LQOS_KEEP_RUNDIR"):
@@ -230,11 +225,7 @@ class Seeded:
                 for name in files:
                     os.chown(os.path.join(d, name), www.pw_uid, www.pw_gid)
         self.port = free_port()
-        p = subprocess.run(["sh", PRIVATE_APACHE, "start", self.rundir, str(self.port), BUILDDIR, SRCDIR],
-                           capture_output=True, text=True, timeout=120)
-        if p.returncode != 0:
-            raise RuntimeError("private-apache failed: " + p.stdout + p.stderr)
-        self.pid = int(p.stdout.strip().splitlines()[-1])
+        self.pid = start_private_apache(self.rundir, self.port, timeout=120)
         return self.port
 
     def url(self, path=""):

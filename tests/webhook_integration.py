@@ -26,24 +26,21 @@ import json
 import os
 import pwd
 import re
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
-SRCDIR = os.path.abspath(os.environ.get("LQOS_SRCDIR", os.path.join(os.path.dirname(__file__), "..")))
-BUILDDIR = os.path.abspath(os.environ.get("LQOS_BUILDDIR", SRCDIR))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lqostest as lq  # noqa: E402
+from lqostest import BUILDDIR, SRCDIR, check, free_port  # noqa: E402
 SUBMIT = os.path.join(BUILDDIR, "cgi-bin", "lqos-submit")
 RECENT = os.path.join(BUILDDIR, "cgi-bin", "lqos-recent")
 STATS = os.path.join(BUILDDIR, "cgi-bin", "lqos-stats")
 FLUSH = os.path.join(BUILDDIR, "sbin", "lqos-webhook-flush")
-PRIVATE_APACHE = os.path.join(SRCDIR, "scripts", "private-apache")
 FIXTURES = os.path.join(SRCDIR, "tests", "fixtures")
 
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -55,20 +52,6 @@ HOUSEHOLD_KEYS = {"alex_performance", "sarah_performance", "jake_performance",
                   "computer_performance"}
 LETTERS = {"A+", "A", "B", "C", "D", "F"}
 HOUR = 3600
-
-passed = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}" + (f": {detail}" if detail else ""), flush=True)
-    return bool(cond)
-
 
 # The guide's verification function, as printed in "Webhook Security".
 def verify_webhook(payload, signature, secret):
@@ -814,14 +797,6 @@ def scenario_central(base):
 # ------------------------------------------------------------------ Apache
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def http_request(port, method, path, body=None, headers=None, timeout=30):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -895,9 +870,12 @@ def scenario_apache(base):
     errlog = os.path.join(rundir, "logs", "error.log")
     body = fixture("native_single.json")
     hdrs = {"Content-Type": "application/json", "User-Agent": "itest-apache/1"}
-    started = subprocess.run([PRIVATE_APACHE, "start", rundir, str(port), BUILDDIR, SRCDIR],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=90)
-    if not check("apache: private Apache started", started.returncode == 0, started.stderr[-500:]):
+    try:
+        lq.start_private_apache(rundir, port, timeout=90)
+        start_error = ""
+    except RuntimeError as e:
+        start_error = str(e)
+    if not check("apache: private Apache started", start_error == "", start_error[-500:]):
         rcv.close()
         return
     try:
@@ -1044,7 +1022,7 @@ def scenario_apache(base):
         check("apache: no secret in the error log", secret not in read_file(errlog)
               and "urlpass9137" not in read_file(errlog))
     finally:
-        subprocess.run([PRIVATE_APACHE, "stop", rundir], timeout=60)
+        lq.stop_private_apache(rundir)
         rcv.close()
 
 
@@ -1068,24 +1046,13 @@ def main():
             print("RESULT: 0 passed, 0 failed")
             return 77
     only = set(sys.argv[1:])
-    base = tempfile.mkdtemp(prefix="lqos-webhook-it.")
-    os.chmod(base, 0o755)
     t_all = time.monotonic()
-    try:
+    with lq.scratch_dir("lqos-webhook-it.", mode=0o755) as base:
         for sc in SCENARIOS:
             if only and sc.__name__ not in only and sc.__name__.replace("scenario_", "") not in only:
                 continue
-            t = time.monotonic()
-            try:
-                sc(base)
-            except Exception:
-                check(f"{sc.__name__} ran to the end", False, traceback.format_exc())
-            print(f"{sc.__name__}: {time.monotonic() - t:.1f} s", flush=True)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-    print(f"total {time.monotonic() - t_all:.1f} s")
-    print(f"RESULT: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+            lq.run_timed(sc, base)
+    return lq.finish(t_all)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
-"""Shared helpers of the hardening tests (tests/hostile_input.py,
-tests/faults.py, tests/load_smoke.py): a private Apache from
-scripts/private-apache, raw and http.client requests, check counting,
-and the METRIC lines bench/hardening-summary collects.
+"""Shared helpers of the Python tests (tests/*.py): SRCDIR/BUILDDIR
+discovery, check counting, free ports, a private Apache from
+scripts/private-apache, raw and http.client requests, the SPEC's error
+shape, result payloads, and the METRIC lines bench/hardening-summary
+collects.
 
+A test imports it after putting its own directory first on sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import lqostest as lq
 Python standard library only. Each test prints "RESULT: N passed, M
-failed" last (see finish())."""
+failed" last (see finish(), or print lqostest.passed / lqostest.failed)."""
+import contextlib
 import http.client
 import json
 import os
@@ -13,9 +18,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 
-SRCDIR = os.path.abspath(os.environ.get("LQOS_SRCDIR", os.path.join(os.path.dirname(__file__), "..")))
+SRCDIR = os.path.abspath(os.environ.get("LQOS_SRCDIR",
+                                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
 BUILDDIR = os.path.abspath(os.environ.get("LQOS_BUILDDIR", SRCDIR))
 PRIVATE_APACHE = os.path.join(SRCDIR, "scripts", "private-apache")
 QUICK = os.environ.get("LQOS_TEST_PROFILE") == "quick"
@@ -31,13 +39,16 @@ passed = 0
 failed = 0
 
 
-def check(name, cond, detail=""):
+def check(name, cond, detail="", limit=1500):
+    """Count one assertion; a failure prints "FAIL: name: detail" (the
+    detail cut to `limit` characters, None for no cut)."""
     global passed, failed
     if cond:
         passed += 1
     else:
         failed += 1
-        print(f"FAIL: {name}" + (f": {str(detail)[:1500]}" if detail != "" else ""), flush=True)
+        text = str(detail) if limit is None else str(detail)[:limit]
+        print(f"FAIL: {name}" + (f": {text}" if detail != "" else ""), flush=True)
     return bool(cond)
 
 
@@ -46,9 +57,44 @@ def metric(name, value):
     print(f"METRIC {name}={value}", flush=True)
 
 
-def finish():
+def finish(started=None):
+    """Print the RESULT line (after the total time since `started`, a
+    time.monotonic() value, when given); the exit status."""
+    if started is not None:
+        print(f"# total {time.monotonic() - started:.1f} s", flush=True)
     print(f"RESULT: {passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
+
+
+def remove_unless_failed(folder):
+    """Remove a test's scratch folder; after a failure keep it and say so."""
+    if failed == 0:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        print(f"# kept {folder} for inspection", flush=True)
+
+
+def run_timed(fn, *args):
+    """Run one scenario fn(*args) and print how long it took; an exception
+    is one failure (with its traceback) and the next scenario still runs."""
+    t0 = time.monotonic()
+    try:
+        fn(*args)
+    except Exception as e:  # reported as one failure, never swallowed
+        check(f"{fn.__name__} ran to the end", False, f"{e}\n{traceback.format_exc()}", limit=None)
+    print(f"# {fn.__name__}: {time.monotonic() - t0:.2f} s", flush=True)
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix, mode=None):
+    """A temporary folder (chmod `mode` when given), removed afterwards."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    try:
+        if mode is not None:
+            os.chmod(path, mode)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def skip(why):
@@ -58,6 +104,7 @@ def skip(why):
 
 
 def free_port():
+    """A port on 127.0.0.1 the kernel just handed out (bind to port 0)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -101,7 +148,9 @@ class Response:
 
 
 def request(port, method, path, body=None, headers=None, timeout=60):
-    """One request on its own connection; a dict body is sent as JSON."""
+    """One request on its own connection. `body` may be bytes, str, a dict
+    or list (sent as JSON with Content-Type application/json) or an
+    iterator of bytes (sent chunked, without Content-Length)."""
     # Header values go out as UTF-8 bytes (http.client would insist on latin-1).
     hdrs = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in (headers or {}).items()}
     if isinstance(body, (dict, list)):
@@ -111,7 +160,10 @@ def request(port, method, path, body=None, headers=None, timeout=60):
         body = body.encode("utf-8")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request(method, path, body=body, headers=hdrs)
+        if body is not None and not isinstance(body, (bytes, bytearray)):
+            conn.request(method, path, body=body, headers=hdrs, encode_chunked=True)
+        else:
+            conn.request(method, path, body=body, headers=hdrs)
         r = conn.getresponse()
         data = r.read()
         return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
@@ -226,14 +278,19 @@ def native_household():
     }
 
 
-def original_single():
+def original_single(upload_grade="F", server_url=None):
+    """What the original LibreQoS client sends (SPEC section 7)."""
+    server_info = {"server_id": "s-1"}
+    if server_url is not None:
+        server_info["server_url"] = server_url
+    server_info["server_name"] = "original-server"
     return {
         "telemetry_enabled": True,
         "timestamp": "2025-06-12T12:42:18.123Z",
         "results": {
             "test_type": "single",
             "grades": {"overall": {"grade": "D", "cssClass": "d"}, "download": "C",
-                       "upload": "F", "bidirectional": "D"},
+                       "upload": upload_grade, "bidirectional": "D"},
             "metrics": {
                 "baseline_latency_ms": 12.3,
                 "download_latency_increase_ms": 150.0,
@@ -244,19 +301,36 @@ def original_single():
                 "test_duration_seconds": 40,
             },
         },
-        "server_info": {"server_id": "s-1", "server_name": "original-server"},
+        "server_info": server_info,
     }
 
 
 # ------------------------------------------------------------------ the server
 
 
+def start_private_apache(rundir, port, builddir=None, timeout=60):
+    """`scripts/private-apache start RUNDIR PORT BUILDDIR SRCDIR`; its pid.
+    RuntimeError (with what the script said) when it did not start."""
+    out = subprocess.run(["sh", PRIVATE_APACHE, "start", rundir, str(port), builddir or BUILDDIR, SRCDIR],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("private-apache start failed: " + out.stdout + out.stderr)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def stop_private_apache(rundir, check=False, quiet=False, timeout=60):
+    """`scripts/private-apache stop RUNDIR`: stops that Apache by its pid
+    (RUNDIR/apache.pid)."""
+    return subprocess.run(["sh", PRIVATE_APACHE, "stop", rundir], check=check,
+                          capture_output=quiet, timeout=timeout)
+
+
 class PrivateApache:
     """scripts/private-apache in a folder of its own. The CGI programs read
     RUNDIR/lqos_test.conf on every request, so scenarios rewrite it."""
 
-    def __init__(self, base, builddir=None):
-        self.rundir = os.path.join(base, "run")
+    def __init__(self, base, builddir=None, rundir=None):
+        self.rundir = rundir or os.path.join(base, "run")
         self.builddir = builddir or BUILDDIR
         self.port = None
         self.pid = None
@@ -274,19 +348,14 @@ class PrivateApache:
             with open(os.path.join(self.rundir, "extra.conf"), "w") as f:
                 f.write(extra_conf)
         self.port = free_port()
-        out = subprocess.run(["sh", PRIVATE_APACHE, "start", self.rundir, str(self.port),
-                              self.builddir, SRCDIR],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, text=True)
-        if out.returncode != 0:
-            raise RuntimeError("private-apache start failed: " + out.stderr)
-        self.pid = int(out.stdout.strip().splitlines()[-1])
+        self.pid = start_private_apache(self.rundir, self.port, self.builddir)
         return self.pid
 
     def stop(self):
         """Stop our Apache by its pid (private-apache stop reads apache.pid)."""
         if self.pid is None:
             return
-        subprocess.run(["sh", PRIVATE_APACHE, "stop", self.rundir], timeout=60)
+        stop_private_apache(self.rundir)
         self.pid = None
 
     def write_conf(self, text):
@@ -356,7 +425,6 @@ def sqlite_integrity(db_path):
 
 def main_wrapper(fn):
     """Run fn() (which returns an exit status); any exception is a failure."""
-    import traceback
     try:
         rc = fn()
     except Exception as e:  # reported as one failure, never swallowed
