@@ -346,7 +346,8 @@ export async function runHousehold(plan, onProgress) {
     // Capacity estimate, one direction at a time.
     for (const dir of ['down', 'up']) {
       current = { name: `capacity_${dir}`, label: dir === 'down' ? 'Estimating download capacity' : 'Estimating upload capacity' };
-      const load = new LoadSet(api('/load/download'), api('/load/upload'));
+      // Short upload requests: the estimate window is only a few seconds.
+      const load = new LoadSet(api('/load/download'), api('/load/upload'), { uploadMaxSeconds: 1.5 });
       meter = new RateMeter(load.counters);
       const s = meter.mark();
       load.start(dir === 'down' ? 4 : 0, dir === 'up' ? 4 : 0);

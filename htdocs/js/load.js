@@ -36,9 +36,15 @@ const cacheBuster = () => `${Date.now().toString(36)}${Math.random().toString(36
 export class LoadSet {
   // uploadStartBytes: size of each upload stream's first request, when
   // the caller already knows roughly how fast uploads go.
-  constructor(downloadUrl, uploadUrl, { uploadStartBytes = UPLOAD_MIN } = {}) {
+  // uploadMaxSeconds: keep each upload request this short (at the rate the
+  // previous one reached), for short measurements: every request then ends
+  // inside the phase and is counted as the server confirmed it, where a
+  // long unfinished request can only be estimated from the browser's
+  // progress, which runs ahead of the server.
+  constructor(downloadUrl, uploadUrl, { uploadStartBytes = UPLOAD_MIN, uploadMaxSeconds = Infinity } = {}) {
     this.downloadUrl = downloadUrl;
     this.uploadUrl = uploadUrl;
+    this.uploadMaxSeconds = uploadMaxSeconds;
     this.uploadStartBytes = Math.min(UPLOAD_MAX, Math.max(UPLOAD_MIN, MiB * Math.round(uploadStartBytes / MiB)));
     this.counters = { down: 0, up: 0 };
     this.running = false;
@@ -127,7 +133,8 @@ export class LoadSet {
       const rate = size / Math.max(1, performance.now() - started); // bytes per ms
       prevLag = record.lag;
       prevRate = rate;
-      const want = Math.max(2 * size, rate * UPLOAD_SECONDS * 1000);
+      const want = Math.min(Math.max(2 * size, rate * UPLOAD_SECONDS * 1000),
+        rate * this.uploadMaxSeconds * 1000);
       size = Math.min(UPLOAD_MAX, Math.max(UPLOAD_MIN, MiB * Math.round(want / MiB)));
     }
   }
