@@ -342,15 +342,13 @@ static void bind_score(sqlite3_stmt *st, int idx, int score)
 		sqlite3_bind_null(st, idx);
 }
 
-static int query_long(sqlite3 *db, const char *sql, const char *text_arg, long *out)
+static int query_long(sqlite3 *db, const char *sql, long *out)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return rc;
-	if (text_arg)
-		sqlite3_bind_text(st, 1, text_arg, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*out = (long)sqlite3_column_int64(st, 0);
@@ -503,8 +501,7 @@ enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_in
 			return LQOS_STORE_UNAVAILABLE;
 		}
 	}
-	if (query_long(db, "SELECT coalesce(max(id), 0) FROM test_results", NULL, &max_id) !=
-	    SQLITE_OK)
+	if (query_long(db, "SELECT coalesce(max(id), 0) FROM test_results", &max_id) != SQLITE_OK)
 		goto fail;
 	id = (sqlite3_int64)max_id + 1;
 	lqos_store_now(timestamp);
@@ -567,46 +564,27 @@ json_t *lqos_store_rows(sqlite3 *db, sqlite3_stmt *st, char *why, size_t whylen)
 	return rows;
 }
 
+/* The unfiltered forms of the support API queries (query.c holds the one
+ * implementation of the SQL). */
 json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
-	json_t *rows;
+	struct lqos_filter all = {0};
+	long total;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " ROW_COLUMNS " FROM test_results ORDER BY id DESC LIMIT ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
-		describe_error(db, NULL, "reading results", why, whylen);
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, limit);
-	rows = lqos_store_rows(db, st, why, whylen);
-	sqlite3_finalize(st);
-	return rows;
+	return lqos_query_tests(db, &all, limit, &total, why, whylen);
 }
 
 json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total, char *why,
 			    size_t whylen)
 {
-	sqlite3_stmt *st;
-	json_t *rows;
+	struct lqos_filter one = {0};
+	char canonical[LQOS_IP_STRLEN + 8];
 
-	if (query_long(db, "SELECT count(*) FROM test_results WHERE client_ip = ?1", client_ip,
-		       total) != SQLITE_OK) {
-		describe_error(db, NULL, "counting results", why, whylen);
+	if (lqos_filter_set_prefix(&one, client_ip, canonical, sizeof(canonical)) != 0) {
+		snprintf(why, whylen, "'%.64s' is not an IP address", client_ip);
 		return NULL;
 	}
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " ROW_COLUMNS " FROM test_results WHERE client_ip = ?1 "
-			       "ORDER BY timestamp DESC, id DESC LIMIT ?2",
-			       -1, &st, NULL) != SQLITE_OK) {
-		describe_error(db, NULL, "reading results", why, whylen);
-		return NULL;
-	}
-	sqlite3_bind_text(st, 1, client_ip, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, limit);
-	rows = lqos_store_rows(db, st, why, whylen);
-	sqlite3_finalize(st);
-	return rows;
+	return lqos_query_tests(db, &one, limit, total, why, whylen);
 }
 
 int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen)
@@ -614,14 +592,14 @@ int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen)
 	long total = 0, unique = 0, single = 0, household = 0;
 	sqlite3_stmt *st;
 
-	if (query_long(db, "SELECT count(*) FROM test_results", NULL, &total) != SQLITE_OK ||
-	    query_long(db, "SELECT count(DISTINCT client_ip) FROM test_results", NULL, &unique) !=
+	if (query_long(db, "SELECT count(*) FROM test_results", &total) != SQLITE_OK ||
+	    query_long(db, "SELECT count(DISTINCT client_ip) FROM test_results", &unique) !=
 		    SQLITE_OK ||
 	    query_long(db, "SELECT count(*) FROM test_results WHERE test_type = 'single_user'",
-		       NULL, &single) != SQLITE_OK ||
+		       &single) != SQLITE_OK ||
 	    query_long(db,
 		       "SELECT count(*) FROM test_results WHERE test_type = 'virtual_household'",
-		       NULL, &household) != SQLITE_OK) {
+		       &household) != SQLITE_OK) {
 		describe_error(db, NULL, "counting results", why, whylen);
 		return -1;
 	}
@@ -660,19 +638,7 @@ char *lqos_store_meta_get(sqlite3 *db, const char *key)
 
 int lqos_store_meta_set(sqlite3 *db, const char *key, const char *value)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-			       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return lqos_store_meta_change(db, key, value) < 0 ? -1 : 0;
 }
 
 int lqos_store_meta_change(sqlite3 *db, const char *key, const char *value)
