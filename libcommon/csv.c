@@ -6,7 +6,8 @@
 
 #include "store.h"
 
-char *lqos_csv_field(const char *text)
+/* One CSV field for a text value, into a new malloc'd string. */
+static char *csv_field(const char *text)
 {
 	size_t len = strlen(text);
 	/* Worst case: every byte a quote doubled, a formula guard, 2 quotes. */
@@ -45,7 +46,7 @@ static void write_value(FILE *out, json_t *v)
 	case JSON_INTEGER: fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
 	case JSON_REAL: fprintf(out, "%.15g", json_real_value(v)); break;
 	case JSON_STRING:
-		field = lqos_csv_field(json_string_value(v));
+		field = csv_field(json_string_value(v));
 		if (field)
 			fputs(field, out);
 		free(field);

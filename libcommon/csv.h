@@ -13,7 +13,4 @@
  * header is the support API's columns (LQOS_STORE_ROW_COLUMNS). Returns 200. */
 int lqos_respond_csv(FILE *out, json_t *rows, const char *filename);
 
-/* One CSV field for a text value, into a new malloc'd string. */
-char *lqos_csv_field(const char *text);
-
 #endif

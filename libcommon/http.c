@@ -252,7 +252,7 @@ int lqos_respond_error(FILE *out, int status, const char *extra_headers, const c
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+size_t lqos_utf8_seq_len(const unsigned char *s, size_t avail)
 {
 	size_t n;
 	unsigned cp;
@@ -293,7 +293,7 @@ char *lqos_text_clean(const char *s, size_t max)
 		return NULL;
 	for (size_t i = 0; i < len;) {
 		const unsigned char *c = (const unsigned char *)s + i;
-		size_t n = utf8_seq_len(c, len - i);
+		size_t n = lqos_utf8_seq_len(c, len - i);
 		if (n == 0 || (n == 1 && (*c < 0x20 || *c == 0x7f))) {
 			if (o + 1 > max)
 				break;

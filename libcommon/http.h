@@ -71,6 +71,10 @@ int lqos_respond_tests(FILE *out, const char *head, const char *rows, size_t row
 /* Reason phrase for a status code. */
 const char *lqos_status_text(int status);
 
+/* Length (1..4) of the valid UTF-8 sequence at `s` (at most `avail`
+ * bytes), or 0 when it is not valid UTF-8. */
+size_t lqos_utf8_seq_len(const unsigned char *s, size_t avail);
+
 /* Copy of `s` safe to store and serve: at most `max` bytes, invalid
  * UTF-8 and control characters replaced by '?'. Caller frees. NULL in,
  * NULL out. */

@@ -3,41 +3,16 @@
 #include <math.h>
 #include <string.h>
 
-/* Length of a valid UTF-8 sequence at s, 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-	size_t n;
-	unsigned cp;
+#include "http.h"
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n > avail)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
-void lqos_rows_write_string(FILE *out, const char *s, size_t len)
+/* A JSON string for `len` bytes at `s` (escaped; invalid UTF-8 is written
+ * as null, as Jansson would refuse it). */
+static void rows_write_string(FILE *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_len(p + i, len - i);
+		size_t n = lqos_utf8_seq_len(p + i, len - i);
 		if (n == 0) {
 			fputs("null", out);
 			return;
@@ -85,9 +60,8 @@ long lqos_rows_write(FILE *out, sqlite3_stmt *st, const char *indent)
 					fputs("null", out);
 				break;
 			case SQLITE_TEXT:
-				lqos_rows_write_string(out,
-						       (const char *)sqlite3_column_text(st, i),
-						       (size_t)sqlite3_column_bytes(st, i));
+				rows_write_string(out, (const char *)sqlite3_column_text(st, i),
+						  (size_t)sqlite3_column_bytes(st, i));
 				break;
 			default: fputs("null", out);
 			}

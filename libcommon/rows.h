@@ -7,10 +7,6 @@
 
 #include <sqlite3.h>
 
-/* Write a JSON string for `len` bytes at `s` (escaped; invalid UTF-8 is
- * written as null, as Jansson would refuse it). */
-void lqos_rows_write_string(FILE *out, const char *s, size_t len);
-
 /* Step `st` to the end, writing each row as a one-line JSON object
  * (column names as keys, numbers as numbers) separated by ",\n" with
  * `indent` before each. Returns the number of rows, or -1 when SQLite

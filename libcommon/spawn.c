@@ -14,7 +14,8 @@
 #define LQOS_FLUSHER_PATH "/usr/local/sbin/lqos-webhook-flush"
 #endif
 
-const char *lqos_spawn_flusher_path(void)
+/* $LQOS_WEBHOOK_FLUSH (set by Apache's SetEnv) or the installed path. */
+static const char *flusher_path(void)
 {
 	const char *env = getenv("LQOS_WEBHOOK_FLUSH");
 
@@ -25,7 +26,7 @@ const char *lqos_spawn_flusher_path(void)
 
 void lqos_spawn_flusher(void)
 {
-	const char *path = lqos_spawn_flusher_path();
+	const char *path = flusher_path();
 	struct stat st;
 	pid_t pid;
 	int devnull;

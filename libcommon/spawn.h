@@ -3,10 +3,6 @@
 #ifndef LQOS_SPAWN_H
 #define LQOS_SPAWN_H
 
-/* Path of the flusher: $LQOS_WEBHOOK_FLUSH (set by Apache's SetEnv) or
- * the installed one. Static or from getenv. */
-const char *lqos_spawn_flusher_path(void);
-
 /* Fork, detach (new session, stdin/stdout on /dev/null; stderr kept
  * when it is a file such as Apache's error log under mod_cgid) and exec
  * the flusher, which waits briefly for a running flusher's lock. The
