@@ -15,8 +15,6 @@ static void handle(struct lqos_app *app)
 	long limit;
 	sqlite3 *db;
 
-	if (!lqos_app_support_auth(app))
-		return;
 	if (path == NULL || path[0] != '/' || path[1] == '\0') {
 		lqos_respond_error(app->out, 400, NULL,
 				   "give the customer's IP address in the URL: "
@@ -45,11 +43,5 @@ static void handle(struct lqos_app *app)
 
 int main(void)
 {
-	struct lqos_app app;
-
-	lqos_app_init(&app, stdin, stdout);
-	if (lqos_app_method(&app, "GET"))
-		handle(&app);
-	lqos_app_free(&app);
-	return 0;
+	return lqos_app_main("GET", LQOS_SUPPORT, handle);
 }

@@ -36,11 +36,5 @@ static void handle(struct lqos_app *app)
 
 int main(void)
 {
-	struct lqos_app app;
-
-	lqos_app_init(&app, stdin, stdout);
-	if (lqos_app_method(&app, "GET") && lqos_app_support_auth(&app))
-		handle(&app);
-	lqos_app_free(&app);
-	return 0;
+	return lqos_app_main("GET", LQOS_SUPPORT, handle);
 }

@@ -11,8 +11,7 @@ static void handle(struct lqos_app *app)
 	long limit;
 	sqlite3 *db;
 
-	if (!lqos_app_support_auth(app) ||
-	    !lqos_app_limit(app, 50, app->cfg.max_stored_tests, &limit))
+	if (!lqos_app_limit(app, 50, app->cfg.max_stored_tests, &limit))
 		return;
 	if (lqos_filter_parse(app->req.query, &filter, why, sizeof(why)) != 0) {
 		lqos_respond_error(app->out, 400, NULL, "%s", why);
@@ -25,11 +24,5 @@ static void handle(struct lqos_app *app)
 
 int main(void)
 {
-	struct lqos_app app;
-
-	lqos_app_init(&app, stdin, stdout);
-	if (lqos_app_method(&app, "GET"))
-		handle(&app);
-	lqos_app_free(&app);
-	return 0;
+	return lqos_app_main("GET", LQOS_SUPPORT, handle);
 }

@@ -5,11 +5,5 @@
 
 int main(void)
 {
-	struct lqos_app app;
-
-	lqos_app_init(&app, stdin, stdout);
-	if (lqos_app_method(&app, "GET") && lqos_app_support_auth(&app))
-		lqos_stats_handle(&app);
-	lqos_app_free(&app);
-	return 0;
+	return lqos_app_main("GET", LQOS_SUPPORT, lqos_stats_handle);
 }

@@ -11,11 +11,5 @@
 
 int main(void)
 {
-	struct lqos_app app;
-
-	lqos_app_init(&app, stdin, stdout);
-	if (lqos_app_method(&app, "POST"))
-		lqos_submit_handle(&app);
-	lqos_app_free(&app);
-	return 0;
+	return lqos_app_main("POST", LQOS_PUBLIC, lqos_submit_handle);
 }

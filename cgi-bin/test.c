@@ -23,8 +23,6 @@ static void handle(struct lqos_app *app)
 	sqlite3 *db;
 	json_t *test;
 
-	if (!lqos_app_support_auth(app))
-		return;
 	if (path == NULL || path[0] != '/' || !test_id_valid(path + 1)) {
 		lqos_respond_error(
 			app->out, 400, NULL,
@@ -49,11 +47,5 @@ static void handle(struct lqos_app *app)
 
 int main(void)
 {
-	struct lqos_app app;
-
-	lqos_app_init(&app, stdin, stdout);
-	if (lqos_app_method(&app, "GET"))
-		handle(&app);
-	lqos_app_free(&app);
-	return 0;
+	return lqos_app_main("GET", LQOS_SUPPORT, handle);
 }

@@ -2,13 +2,12 @@
 #include "libcommon/app.h"
 #include "libcommon/load.h"
 
+static void handle(struct lqos_app *app)
+{
+	lqos_load_sink(&app->req, app->in, app->out, LQOS_SINK_MAX_BODY);
+}
+
 int main(void)
 {
-	struct lqos_app app;
-
-	lqos_app_init(&app, stdin, stdout);
-	if (lqos_app_method(&app, "POST"))
-		lqos_load_sink(&app.req, app.in, app.out, LQOS_SINK_MAX_BODY);
-	lqos_app_free(&app);
-	return 0;
+	return lqos_app_main("POST", LQOS_PUBLIC, handle);
 }

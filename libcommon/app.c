@@ -158,3 +158,16 @@ bool lqos_app_limit(struct lqos_app *app, long def, long max, long *out)
 	}
 	return true;
 }
+
+int lqos_app_main(const char *allowed, enum lqos_audience audience,
+		  void (*handler)(struct lqos_app *app))
+{
+	struct lqos_app app;
+
+	lqos_app_init(&app, stdin, stdout);
+	if (lqos_app_method(&app, allowed) &&
+	    (audience == LQOS_PUBLIC || lqos_app_support_auth(&app)))
+		handler(&app);
+	lqos_app_free(&app);
+	return 0;
+}

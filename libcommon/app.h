@@ -55,6 +55,18 @@ sqlite3 *lqos_app_db(struct lqos_app *app);
  * failure, so the caller can answer with more than the error. */
 sqlite3 *lqos_app_db_quiet(struct lqos_app *app, char *why, size_t whylen);
 
+/* Who may call an endpoint. */
+enum lqos_audience {
+	LQOS_PUBLIC, /* anyone: the test page's endpoints */
+	LQOS_SUPPORT, /* the support API: lqos_app_support_auth() first */
+};
+
+/* The whole life of a CGI program: read the request, pass the method gate
+ * (`allowed`, see lqos_app_method) and, for LQOS_SUPPORT, the auth gate,
+ * then `handler` answers; everything is freed. Returns main()'s status. */
+int lqos_app_main(const char *allowed, enum lqos_audience audience,
+		  void (*handler)(struct lqos_app *app));
+
 /* Parse ?limit=: default when absent, 400 (answered here, returns false)
  * when not an integer in 1..max. */
 bool lqos_app_limit(struct lqos_app *app, long def, long max, long *out);

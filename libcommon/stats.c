@@ -6,7 +6,7 @@
 #include "outbox.h"
 #include "store.h"
 
-int lqos_stats_handle(struct lqos_app *app)
+static int stats(struct lqos_app *app)
 {
 	char why[512], url[1024];
 	sqlite3 *db = lqos_app_db(app);
@@ -42,4 +42,9 @@ int lqos_stats_handle(struct lqos_app *app)
 		json_object_set_new(body, "webhook_queue", queue);
 	}
 	return lqos_respond_json(app->out, 200, NULL, body);
+}
+
+void lqos_stats_handle(struct lqos_app *app)
+{
+	stats(app);
 }

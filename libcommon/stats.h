@@ -5,7 +5,7 @@
 #include "app.h"
 
 /* Answer with counts, configuration (never secrets) and queue state.
- * Auth must already have passed. Returns the status sent. */
-int lqos_stats_handle(struct lqos_app *app);
+ * Auth must already have passed. */
+void lqos_stats_handle(struct lqos_app *app);
 
 #endif

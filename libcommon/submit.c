@@ -22,7 +22,7 @@ static int answer(struct lqos_app *app, int status, const char *headers,
 	return lqos_respond_json(app->out, status, headers, body);
 }
 
-int lqos_submit_handle(struct lqos_app *app)
+static int submit(struct lqos_app *app)
 {
 	struct lqos_store_insert_args args = {0};
 	struct lqos_outbox_ctx outbox = {0};
@@ -111,4 +111,9 @@ int lqos_submit_handle(struct lqos_app *app)
 		lqos_spawn_flusher();
 	}
 	return status;
+}
+
+void lqos_submit_handle(struct lqos_app *app)
+{
+	submit(app);
 }

@@ -5,8 +5,7 @@
 
 #include "app.h"
 
-/* Content type, body, parse, grade, store, answer. Returns the status
- * that was sent. */
-int lqos_submit_handle(struct lqos_app *app);
+/* Content type, body, parse, grade, store, answer. */
+void lqos_submit_handle(struct lqos_app *app);
 
 #endif
