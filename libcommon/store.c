@@ -103,12 +103,23 @@ static int make_parent_dirs(const char *path, char *why, size_t whylen)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
+	struct stat st;
+	char *slash;
 
 	if (len == 0 || len >= sizeof(buf)) {
 		snprintf(why, whylen, "database_path is empty or too long");
 		return -1;
 	}
 	memcpy(buf, path, len + 1);
+	/* Every request opens the database: when its directory exists (the
+	 * usual case) one stat() is all this costs. */
+	slash = strrchr(buf, '/');
+	if (slash != NULL && slash != buf) {
+		*slash = '\0';
+		if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+			return 0;
+		*slash = '/';
+	}
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
