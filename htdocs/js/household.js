@@ -37,7 +37,7 @@
 // Jake and Computer the load pool (1 + 3).
 
 import { api } from './api.js';
-import { LoadSet, RateMeter, uploadMbps } from './load.js';
+import { LoadSet, RateMeter, startProgress, uploadMbps } from './load.js';
 import { PROBE_TIMEOUT_MS, Prober, RttRecorder, probeOnce } from './probe.js';
 import { jitter, mbps, median, percentile, round, sleep } from './stats.js';
 
@@ -317,19 +317,8 @@ export async function runHousehold(plan, onProgress) {
   let current = { name: 'baseline', label: 'Measuring idle latency' };
   let meter = null;
   let alex = null;
-  const report = () => {
-    const rate = meter ? meter.live(1000) : { down: 0, up: 0 };
-    onProgress?.({
-      phase: current.name,
-      label: current.label,
-      elapsed: (performance.now() - t0) / 1000,
-      total,
-      down: rate.down,
-      up: rate.up,
-      latency: alex ? alex.last : prober.last,
-    });
-  };
-  const ticker = setInterval(report, 250);
+  const progress = startProgress(onProgress, t0, total,
+    () => ({ phase: current.name, label: current.label, meter, latency: alex ? alex.last : prober.last }));
   const capacity = {};
   let result;
 
@@ -436,7 +425,7 @@ export async function runHousehold(plan, onProgress) {
       },
     };
   } finally {
-    clearInterval(ticker);
+    progress.stop();
     meter?.stop();
     recorder.close();
   }

@@ -244,3 +244,23 @@ export class RateMeter {
     clearInterval(this.timer);
   }
 }
+
+// Calls onProgress with { phase, label, elapsed, total, down, up, latency }
+// four times a second until stop(); state() gives the runner's current
+// { phase, label, meter, latency }, t0 its start (performance.now()).
+export function startProgress(onProgress, t0, total, state) {
+  const timer = setInterval(() => {
+    const s = state();
+    const rate = s.meter ? s.meter.live(1000) : { down: 0, up: 0 };
+    onProgress?.({
+      phase: s.phase,
+      label: s.label,
+      elapsed: (performance.now() - t0) / 1000,
+      total,
+      down: rate.down,
+      up: rate.up,
+      latency: s.latency,
+    });
+  }, 250);
+  return { stop: () => clearInterval(timer) };
+}

@@ -9,7 +9,7 @@
 //   jitter_ms            mean difference between consecutive probes
 
 import { api } from './api.js';
-import { LoadSet, RateMeter, uploadMbps } from './load.js';
+import { LoadSet, RateMeter, startProgress, uploadMbps } from './load.js';
 import { Prober, RttRecorder } from './probe.js';
 import { jitter, mbps, median, percentile, round, sleep } from './stats.js';
 
@@ -66,19 +66,8 @@ export async function runSingleUser(plan, onProgress) {
   let load = null;
   let meter = null;
 
-  const report = () => {
-    const rate = meter ? meter.live(1000) : { down: 0, up: 0 };
-    onProgress?.({
-      phase: current.name,
-      label: current.label,
-      elapsed: (performance.now() - t0) / 1000,
-      total,
-      down: rate.down,
-      up: rate.up,
-      latency: prober.last,
-    });
-  };
-  const ticker = setInterval(report, 250);
+  const progress = startProgress(onProgress, t0, total,
+    () => ({ phase: current.name, label: current.label, meter, latency: prober.last }));
 
   try {
     prober.start();
@@ -126,7 +115,7 @@ export async function runSingleUser(plan, onProgress) {
       }
     }
   } finally {
-    clearInterval(ticker);
+    progress.stop();
     await prober.stop();
     if (load) await load.stop();
     meter?.stop();
