@@ -50,32 +50,39 @@ static char *dump(json_t *doc)
 	return text;
 }
 
-char *lqos_webhook_payload(const struct lqos_webhook_row *row)
+/* Both payloads end alike: the test type, the measurements, the grades.
+ * Appends them to `doc` (in the guide's order) and serialises it. */
+static char *finish_payload(json_t *doc, const struct lqos_result *r)
 {
-	const struct lqos_result *r = row->result;
-	json_t *doc =
-		json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "test_id",
-			  row->test_id, "timestamp", row->timestamp, "source", LQOS_WEBHOOK_SOURCE,
-			  "client_ip", row->client_ip, "user_agent",
-			  row->user_agent ? json_string(row->user_agent) : json_null(), "test_type",
-			  lqos_test_type_name(r->type), "download_mbps", measure(r->download_mbps),
-			  "upload_mbps", measure(r->upload_mbps), "ping_ms",
-			  measure(r->baseline_latency_ms), "bufferbloat", bufferbloat_json(r));
-
+	if (doc == NULL)
+		return NULL;
+	json_object_set_new(doc, "test_type", json_string(lqos_test_type_name(r->type)));
+	json_object_set_new(doc, "download_mbps", measure(r->download_mbps));
+	json_object_set_new(doc, "upload_mbps", measure(r->upload_mbps));
+	json_object_set_new(doc, "ping_ms", measure(r->baseline_latency_ms));
+	json_object_set_new(doc, "bufferbloat", bufferbloat_json(r));
 	/* Exactly the guide's fields: households add virtual_household only
 	 * (the household score stays in the stored row and the support API). */
-	if (doc != NULL && r->type == LQOS_TEST_HOUSEHOLD)
+	if (r->type == LQOS_TEST_HOUSEHOLD)
 		json_object_set_new(doc, "virtual_household", household_json(r));
 	return dump(doc);
+}
+
+char *lqos_webhook_payload(const struct lqos_webhook_row *row)
+{
+	return finish_payload(
+		json_pack("{s:s, s:s, s:s, s:s, s:o}", "test_id", row->test_id, "timestamp",
+			  row->timestamp, "source", LQOS_WEBHOOK_SOURCE, "client_ip",
+			  row->client_ip, "user_agent",
+			  row->user_agent ? json_string(row->user_agent) : json_null()),
+		row->result);
 }
 
 char *lqos_webhook_central_payload(const struct lqos_webhook_row *row, char *event_id_out,
 				   size_t event_id_len)
 {
-	const struct lqos_result *r = row->result;
 	unsigned char rnd[16];
 	char hour[32];
-	json_t *doc;
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || event_id_len < 33)
 		return NULL;
@@ -83,14 +90,9 @@ char *lqos_webhook_central_payload(const struct lqos_webhook_row *row, char *eve
 		snprintf(event_id_out + 2 * i, 3, "%02x", rnd[i]);
 	/* 2025-06-12T12 + ":00:00Z": an hour is as precise as statistics need. */
 	snprintf(hour, sizeof(hour), "%.13s:00:00Z", row->timestamp);
-	doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "event_id", event_id_out,
-			"timestamp", hour, "source", LQOS_WEBHOOK_SOURCE, "test_type",
-			lqos_test_type_name(r->type), "download_mbps", measure(r->download_mbps),
-			"upload_mbps", measure(r->upload_mbps), "ping_ms",
-			measure(r->baseline_latency_ms), "bufferbloat", bufferbloat_json(r));
-	if (doc != NULL && r->type == LQOS_TEST_HOUSEHOLD)
-		json_object_set_new(doc, "virtual_household", household_json(r));
-	return dump(doc);
+	return finish_payload(json_pack("{s:s, s:s, s:s}", "event_id", event_id_out, "timestamp",
+					hour, "source", LQOS_WEBHOOK_SOURCE),
+			      row->result);
 }
 
 int lqos_webhook_sign_legacy(const char *secret, const char *body, size_t len, char *out,
