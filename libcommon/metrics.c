@@ -3,6 +3,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "outbox.h"
+
 /* Label values here are grades, test types and targets: fixed sets with
  * no quotes or backslashes, so no escaping is needed. */
 
@@ -34,7 +36,7 @@ static int stored_by_type_and_grade(FILE *out, sqlite3 *db)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static long long scalar(sqlite3 *db, const char *sql, const char *arg, int *ok)
+static long long scalar(sqlite3 *db, const char *sql, int *ok)
 {
 	sqlite3_stmt *st;
 	long long v = 0;
@@ -43,8 +45,6 @@ static long long scalar(sqlite3 *db, const char *sql, const char *arg, int *ok)
 		*ok = 0;
 		return 0;
 	}
-	if (arg)
-		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	else
@@ -83,6 +83,7 @@ int lqos_metrics_write(FILE *out, sqlite3 *db, const struct lqos_config *cfg, lo
 	static const char *const states[] = {"pending", "delivered", "failed"};
 	int ok = 1;
 	long long last;
+	json_t *queue;
 
 	if (stored_by_type_and_grade(out, db) != 0)
 		return -1;
@@ -90,11 +91,11 @@ int lqos_metrics_write(FILE *out, sqlite3 *db, const struct lqos_config *cfg, lo
 		"# HELP lqos_submissions_total Results accepted since the database was created "
 		"(the highest result id).\n# TYPE lqos_submissions_total counter\n"
 		"lqos_submissions_total %lld\n",
-		scalar(db, "SELECT coalesce(max(id), 0) FROM test_results", NULL, &ok));
+		scalar(db, "SELECT coalesce(max(id), 0) FROM test_results", &ok));
 	fprintf(out,
 		"# HELP lqos_unique_client_ips Distinct client addresses among stored results.\n"
 		"# TYPE lqos_unique_client_ips gauge\nlqos_unique_client_ips %lld\n",
-		scalar(db, "SELECT count(DISTINCT client_ip) FROM test_results", NULL, &ok));
+		scalar(db, "SELECT count(DISTINCT client_ip) FROM test_results", &ok));
 	fprintf(out,
 		"# HELP lqos_max_stored_tests Results kept at most (max_stored_tests).\n"
 		"# TYPE lqos_max_stored_tests gauge\nlqos_max_stored_tests %ld\n",
@@ -105,33 +106,28 @@ int lqos_metrics_write(FILE *out, sqlite3 *db, const struct lqos_config *cfg, lo
 	      out);
 	if (last >= 0)
 		fprintf(out, "lqos_last_test_age_seconds %lld\n", (long long)now - last);
+	queue = json_object();
+	if (lqos_outbox_stats(db, now, queue) != 0)
+		ok = 0;
 	fputs("# HELP lqos_webhook_events Events in the webhook outbox by target and state.\n"
 	      "# TYPE lqos_webhook_events gauge\n",
 	      out);
-	for (int t = 0; t < 2; t++) {
-		for (int s = 0; s < 3; s++) {
-			char sql[160];
-			snprintf(sql, sizeof(sql),
-				 "SELECT count(*) FROM webhook_outbox WHERE target = ?1 "
-				 "AND state = '%s'",
-				 states[s]);
+	for (int t = 0; t < 2; t++)
+		for (int s = 0; s < 3; s++)
 			fprintf(out, "lqos_webhook_events{target=\"%s\",state=\"%s\"} %lld\n",
-				targets[t], states[s], scalar(db, sql, targets[t], &ok));
-		}
-	}
+				targets[t], states[s],
+				(long long)json_integer_value(json_object_get(
+					json_object_get(queue, targets[t]), states[s])));
 	fputs("# HELP lqos_webhook_oldest_pending_age_seconds Age of the oldest undelivered "
 	      "event.\n"
 	      "# TYPE lqos_webhook_oldest_pending_age_seconds gauge\n",
 	      out);
-	for (int t = 0; t < 2; t++) {
-		long long oldest =
-			scalar(db,
-			       "SELECT coalesce(min(created_at), -1) FROM webhook_outbox "
-			       "WHERE target = ?1 AND state = 'pending'",
-			       targets[t], &ok);
+	for (int t = 0; t < 2; t++)
 		fprintf(out, "lqos_webhook_oldest_pending_age_seconds{target=\"%s\"} %lld\n",
-			targets[t], oldest >= 0 ? (long long)now - oldest : 0LL);
-	}
+			targets[t],
+			(long long)json_integer_value(json_object_get(
+				json_object_get(queue, targets[t]), "oldest_pending_age_seconds")));
+	json_decref(queue);
 	fprintf(out,
 		"# HELP lqos_webhook_enabled 1 when webhook_url is configured.\n"
 		"# TYPE lqos_webhook_enabled gauge\nlqos_webhook_enabled %d\n",

@@ -260,25 +260,29 @@ int lqos_outbox_release(sqlite3 *db, long long id, long next_at)
 	return exec_update(db, st);
 }
 
-static json_t *target_stats(sqlite3 *db, const char *target, long now)
+static json_t *target_stats(sqlite3 *db, const char *target, long now, int *ok)
 {
 	sqlite3_stmt *st;
 	json_t *o = json_object();
-	static const char *const states[] = {"pending", "delivered", "failed"};
 
-	for (int i = 0; i < 3; i++) {
-		long count = 0;
-		if (sqlite3_prepare_v2(db,
-				       "SELECT count(*) FROM webhook_outbox WHERE target = ?1 "
-				       "AND state = ?2",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, states[i], -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				count = (long)sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-		}
-		json_object_set_new(o, states[i], json_integer(count));
+	/* Every state appears, with 0 when no event is in it. */
+	json_object_set_new(o, "pending", json_integer(0));
+	json_object_set_new(o, "delivered", json_integer(0));
+	json_object_set_new(o, "failed", json_integer(0));
+	if (sqlite3_prepare_v2(db,
+			       "SELECT state, count(*) FROM webhook_outbox WHERE target = ?1 "
+			       "AND state IN ('pending', 'delivered', 'failed') GROUP BY state",
+			       -1, &st, NULL) != SQLITE_OK) {
+		*ok = 0;
+	} else {
+		int rc;
+		sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
+					    json_integer(sqlite3_column_int64(st, 1)));
+		if (rc != SQLITE_DONE)
+			*ok = 0;
+		sqlite3_finalize(st);
 	}
 	json_object_set_new(o, "oldest_pending_age_seconds", json_null());
 	if (sqlite3_prepare_v2(db,
@@ -324,9 +328,13 @@ static json_t *target_stats(sqlite3 *db, const char *target, long now)
 
 int lqos_outbox_stats(sqlite3 *db, long now, json_t *obj)
 {
-	json_object_set_new(obj, LQOS_TARGET_WEBHOOK, target_stats(db, LQOS_TARGET_WEBHOOK, now));
-	json_object_set_new(obj, LQOS_TARGET_CENTRAL, target_stats(db, LQOS_TARGET_CENTRAL, now));
-	return 0;
+	int ok = 1;
+
+	json_object_set_new(obj, LQOS_TARGET_WEBHOOK,
+			    target_stats(db, LQOS_TARGET_WEBHOOK, now, &ok));
+	json_object_set_new(obj, LQOS_TARGET_CENTRAL,
+			    target_stats(db, LQOS_TARGET_CENTRAL, now, &ok));
+	return ok ? 0 : -1;
 }
 
 long lqos_outbox_backoff(long attempts, double jitter)

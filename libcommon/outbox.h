@@ -59,7 +59,8 @@ int lqos_outbox_release(sqlite3 *db, long long id, long next_at);
 
 /* Queue state for stats: {"pending", "delivered", "failed",
  * "oldest_pending_age_seconds", "last_error", "last_error_at",
- * "last_delivery_at"} per target under `obj`. Returns 0 or -1. */
+ * "last_delivery_at"} per target under `obj`. Returns 0, or -1 when a
+ * count could not be read (the object then holds what could). */
 int lqos_outbox_stats(sqlite3 *db, long now, json_t *obj);
 
 /* Exponential backoff with jitter: 30 s doubling per attempt, capped at
