@@ -2,6 +2,7 @@
 
 #include <confuse.h>
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "webhook.h"
 
 #ifndef LQOS_DEFAULT_CONF
 #define LQOS_DEFAULT_CONF "/etc/lqos_test.conf"
@@ -50,42 +53,104 @@ static void config_error_cb(cfg_t *c, const char *fmt, va_list ap)
 		 c->line, msg);
 }
 
-/* Range checks run while parsing so the error carries the line. */
-static int validate_range(cfg_t *c, cfg_opt_t *opt, long lo, long hi)
+static int validate_url(cfg_t *c, cfg_opt_t *opt);
+static int validate_secret(cfg_t *c, cfg_opt_t *opt);
+static int validate_proxies(cfg_t *c, cfg_opt_t *opt);
+
+/* ------------------------------------------------------------------
+ * Every key, once: its name, type, default, bounds and environment
+ * fallback. The table builds the libconfuse options, sets the defaults,
+ * copies the parsed values into struct lqos_config and frees them. */
+
+enum key_type {
+	KEY_STR, /* char * field; "" in the file means unset (the default) */
+	KEY_INT, /* long field, within [lo, hi] */
+	KEY_BOOL, /* bool field */
+	KEY_CIDRS, /* trusted_proxies: parsed into the CIDR array */
+};
+
+struct config_key {
+	const char *name;
+	enum key_type type;
+	size_t field; /* offsetof(struct lqos_config, ...) */
+	const char *str_default; /* KEY_STR */
+	long int_default; /* KEY_INT, KEY_BOOL (0 or 1) */
+	long lo, hi; /* KEY_INT bounds */
+	int (*check)(cfg_t *, cfg_opt_t *); /* extra check of a string */
+	const char *env; /* fallback when the file does not set the key */
+};
+
+#define FIELD(f) offsetof(struct lqos_config, f)
+#define STR(name, def, check, env)                                                                 \
+	{                                                                                          \
+#name, KEY_STR, FIELD(name), def, 0, 0, 0, check, env                              \
+	}
+#define INT(name, def, lo, hi)                                                                     \
+	{                                                                                          \
+#name, KEY_INT, FIELD(name), NULL, def, lo, hi, NULL, NULL                         \
+	}
+#define BOOL(name, field, def)                                                                     \
+	{                                                                                          \
+#name, KEY_BOOL, FIELD(field), NULL, def, 0, 0, NULL, NULL                         \
+	}
+
+static const struct config_key keys[] = {
+	STR(sponsor_name, NULL, NULL, NULL),
+	STR(sponsor_url, NULL, NULL, NULL),
+	STR(sponsor_city, NULL, NULL, NULL),
+	STR(webhook_url, NULL, validate_url, "LIBREQOS_WEBHOOK_URL"),
+	STR(webhook_secret, NULL, validate_secret, "LIBREQOS_WEBHOOK_SECRET"),
+	STR(telemetry_api_key, NULL, NULL, "LIBREQOS_TELEMETRY_API_KEY"),
+	STR(database_path, LQOS_CONFIG_DEFAULT_DB, NULL, NULL),
+	STR(server_name, NULL, NULL, NULL), /* unset: the host name */
+	{"trusted_proxies", KEY_CIDRS, 0, NULL, 0, 0, 0, validate_proxies, NULL},
+	STR(central_telemetry_url, NULL, validate_url, NULL),
+	INT(max_stored_tests, 1000, 1, 100000000L),
+	INT(max_tests_per_ip_per_hour, 60, 0, 1000000L),
+	BOOL(allow_query_api_key, allow_query_api_key, 1),
+	INT(webhook_connect_timeout, 5, 1, 55),
+	INT(webhook_timeout, 10, 1, 55),
+	INT(webhook_max_age_hours, 72, 1, 24 * 30),
+	INT(outbox_max_events, 100000, 10, 100000000L),
+	BOOL(webhook_prompt_delivery, prompt_delivery, 1),
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static char **str_field(struct lqos_config *cfg, const struct config_key *k)
 {
+	return (char **)(void *)((char *)cfg + k->field);
+}
+
+static long *int_field(struct lqos_config *cfg, const struct config_key *k)
+{
+	return (long *)(void *)((char *)cfg + k->field);
+}
+
+static bool *bool_field(struct lqos_config *cfg, const struct config_key *k)
+{
+	return (bool *)(void *)((char *)cfg + k->field);
+}
+
+static const struct config_key *find_key(const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Range checks run while parsing so the error carries the line. */
+static int validate_range(cfg_t *c, cfg_opt_t *opt)
+{
+	const struct config_key *k = find_key(cfg_opt_name(opt));
 	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
 
-	if (v < lo || v > hi) {
-		cfg_error(c, "%s must be between %ld and %ld, not %ld", cfg_opt_name(opt), lo, hi,
-			  v);
+	if (k != NULL && (v < k->lo || v > k->hi)) {
+		cfg_error(c, "%s must be between %ld and %ld, not %ld", k->name, k->lo, k->hi, v);
 		return -1;
 	}
 	return 0;
-}
-
-static int validate_max_stored(cfg_t *c, cfg_opt_t *opt)
-{
-	return validate_range(c, opt, 1, 100000000L);
-}
-
-static int validate_per_ip(cfg_t *c, cfg_opt_t *opt)
-{
-	return validate_range(c, opt, 0, 1000000L);
-}
-
-static int validate_timeout(cfg_t *c, cfg_opt_t *opt)
-{
-	return validate_range(c, opt, 1, 55);
-}
-
-static int validate_max_age(cfg_t *c, cfg_opt_t *opt)
-{
-	return validate_range(c, opt, 1, 24 * 30);
-}
-
-static int validate_outbox_max(cfg_t *c, cfg_opt_t *opt)
-{
-	return validate_range(c, opt, 10, 100000000L);
 }
 
 static int validate_url(cfg_t *c, cfg_opt_t *opt)
@@ -123,26 +188,63 @@ static int validate_proxies(cfg_t *c, cfg_opt_t *opt)
 	return 0;
 }
 
-static char *dup_or_null(const char *s)
+static int validate_secret(cfg_t *c, cfg_opt_t *opt)
 {
-	if (s == NULL || s[0] == '\0')
-		return NULL;
-	return strdup(s);
+	const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+	if (v == NULL || v[0] == '\0' || lqos_webhook_secret_valid(v))
+		return 0;
+	cfg_error(c, "%s must be at most 256 bytes, or whsec_ and the base64 of 1 to 256 bytes",
+		  cfg_opt_name(opt));
+	return -1;
 }
 
 static void set_defaults(struct lqos_config *cfg, const char *path)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->path = strdup(path);
-	cfg->database_path = strdup(LQOS_CONFIG_DEFAULT_DB);
-	cfg->max_stored_tests = 1000;
-	cfg->max_tests_per_ip_per_hour = 60;
-	cfg->allow_query_api_key = true;
-	cfg->webhook_connect_timeout = 5;
-	cfg->webhook_timeout = 10;
-	cfg->webhook_max_age_hours = 72;
-	cfg->outbox_max_events = 100000;
-	cfg->prompt_delivery = true;
+	for (const struct config_key *k = keys; k < keys + N_KEYS; k++) {
+		if (k->type == KEY_STR && k->str_default != NULL)
+			*str_field(cfg, k) = strdup(k->str_default);
+		else if (k->type == KEY_INT)
+			*int_field(cfg, k) = k->int_default;
+		else if (k->type == KEY_BOOL)
+			*bool_field(cfg, k) = k->int_default != 0;
+	}
+}
+
+/* The libconfuse options of the table (caller frees): every key, then a
+ * catch-all so keys of other LibreQoS tools sharing the file are swallowed. */
+static cfg_opt_t *make_options(void)
+{
+	cfg_opt_t *opts = calloc(N_KEYS + 2, sizeof(*opts));
+
+	if (opts == NULL)
+		return NULL;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct config_key *k = &keys[i];
+
+		if (k->type == KEY_INT)
+			opts[i] = (cfg_opt_t)CFG_INT(k->name, k->int_default, CFGF_NONE);
+		else if (k->type == KEY_BOOL)
+			opts[i] = (cfg_opt_t)CFG_BOOL(
+				k->name, k->int_default ? cfg_true : cfg_false, CFGF_NONE);
+		else
+			opts[i] = (cfg_opt_t)CFG_STR(k->name, k->str_default, CFGF_NONE);
+	}
+	opts[N_KEYS] = (cfg_opt_t)CFG_STR("__unknown", NULL, CFGF_NONE);
+	opts[N_KEYS + 1] = (cfg_opt_t)CFG_END();
+	return opts;
+}
+
+static void install_validators(cfg_t *c)
+{
+	for (const struct config_key *k = keys; k < keys + N_KEYS; k++) {
+		if (k->type == KEY_INT)
+			cfg_set_validate_func(c, k->name, validate_range);
+		else if (k->check != NULL)
+			cfg_set_validate_func(c, k->name, k->check);
+	}
 }
 
 /* True when the file gave `name` a value (even ""). */
@@ -153,16 +255,52 @@ static bool file_sets(cfg_t *c, const char *name)
 	return opt != NULL && (opt->flags & CFGF_MODIFIED) != 0;
 }
 
-/* Environment fallbacks kept from the original implementation. */
-static void apply_env_fallback(char **field, const char *var)
+/* Copy the parsed values into cfg; note the keys the file set. */
+static void copy_values(struct lqos_config *cfg, cfg_t *c, bool set[N_KEYS])
 {
-	const char *v;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct config_key *k = &keys[i];
+		const char *v =
+			k->type == KEY_STR || k->type == KEY_CIDRS ? cfg_getstr(c, k->name) : NULL;
+		int n;
 
-	if (*field != NULL)
-		return;
-	v = getenv(var);
-	if (v != NULL && v[0] != '\0')
-		*field = strdup(v);
+		set[i] = file_sets(c, k->name);
+		switch (k->type) {
+		case KEY_STR:
+			if (v != NULL && v[0] != '\0') {
+				free(*str_field(cfg, k));
+				*str_field(cfg, k) = strdup(v);
+			}
+			break;
+		case KEY_INT: *int_field(cfg, k) = cfg_getint(c, k->name); break;
+		case KEY_BOOL: *bool_field(cfg, k) = cfg_getbool(c, k->name) == cfg_true; break;
+		case KEY_CIDRS:
+			n = v == NULL ? 0
+				      : lqos_cidr_parse_list(v, cfg->trusted_proxies,
+							     LQOS_CONFIG_MAX_PROXIES, NULL, 0);
+			cfg->n_trusted_proxies = n > 0 ? (size_t)n : 0;
+			break;
+		}
+	}
+}
+
+/* Environment fallbacks kept from the original implementation, for keys
+ * the file does not set (even to ""); and the host name as server_name. */
+static void apply_fallbacks(struct lqos_config *cfg, const bool set[N_KEYS])
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const char *v = keys[i].env != NULL ? getenv(keys[i].env) : NULL;
+
+		if (!set[i] && v != NULL && v[0] != '\0' && *str_field(cfg, &keys[i]) == NULL)
+			*str_field(cfg, &keys[i]) = strdup(v);
+	}
+	if (cfg->server_name == NULL) {
+		char host[256];
+		if (gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+			cfg->server_name = strdup(host);
+		}
+	}
 }
 
 /* ------------------------------------------------------------------
@@ -431,159 +569,89 @@ static char *read_config_file(struct lqos_config *cfg, const char *path, off_t s
 	return buf;
 }
 
-int lqos_config_load(struct lqos_config *cfg, const char *path)
+/* 0 when `path` is a readable regular file, 1 when it does not exist
+ * (all defaults), -1 with cfg->error set otherwise. */
+static int check_file(struct lqos_config *cfg, const char *path, struct stat *st)
 {
-	cfg_opt_t opts[] = {
-		CFG_STR("sponsor_name", NULL, CFGF_NONE), CFG_STR("sponsor_url", NULL, CFGF_NONE),
-		CFG_STR("sponsor_city", NULL, CFGF_NONE), CFG_STR("webhook_url", NULL, CFGF_NONE),
-		CFG_STR("webhook_secret", NULL, CFGF_NONE),
-		CFG_STR("telemetry_api_key", NULL, CFGF_NONE),
-		CFG_STR("database_path", LQOS_CONFIG_DEFAULT_DB, CFGF_NONE),
-		CFG_STR("server_name", NULL, CFGF_NONE),
-		CFG_STR("trusted_proxies", NULL, CFGF_NONE),
-		CFG_STR("central_telemetry_url", NULL, CFGF_NONE),
-		CFG_INT("max_stored_tests", 1000, CFGF_NONE),
-		CFG_INT("max_tests_per_ip_per_hour", 60, CFGF_NONE),
-		CFG_BOOL("allow_query_api_key", cfg_true, CFGF_NONE),
-		CFG_INT("webhook_connect_timeout", 5, CFGF_NONE),
-		CFG_INT("webhook_timeout", 10, CFGF_NONE),
-		CFG_INT("webhook_max_age_hours", 72, CFGF_NONE),
-		CFG_INT("outbox_max_events", 100000, CFGF_NONE),
-		CFG_BOOL("webhook_prompt_delivery", cfg_true, CFGF_NONE),
-		/* Keys of other LibreQoS tools share the file: swallow them. */
-		CFG_STR("__unknown", NULL, CFGF_NONE), CFG_END()};
-	cfg_t *c = NULL;
-	struct stat st;
-	int rc = 0;
-	int parsed;
-	char *text = NULL, *clean = NULL;
-	size_t len = 0;
-	bool file_sets_webhook_url = false, file_sets_webhook_secret = false;
-	bool file_sets_api_key = false;
-
-	set_defaults(cfg, path);
-	if (stat(path, &st) != 0) {
-		if (errno != ENOENT && errno != ENOTDIR) {
-			snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path, strerror(errno));
-			rc = -1;
-		}
-		goto env;
+	if (stat(path, st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path, strerror(errno));
+		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		snprintf(cfg->error, sizeof(cfg->error), "%s: not a regular file", path);
-		rc = -1;
-		goto env;
+		return -1;
 	}
 	if (access(path, R_OK) != 0) {
 		snprintf(cfg->error, sizeof(cfg->error), "%s: cannot be read by this process (%s)",
 			 path, strerror(errno));
-		rc = -1;
-		goto env;
+		return -1;
 	}
+	return 0;
+}
 
-	c = cfg_init(opts, CFGF_IGNORE_UNKNOWN);
+/* Parse the file into cfg; 0, or -1 with cfg->error set. */
+static int parse_file(struct lqos_config *cfg, const char *path, off_t size, bool set[N_KEYS])
+{
+	cfg_opt_t *opts = make_options();
+	cfg_t *c = opts != NULL ? cfg_init(opts, CFGF_IGNORE_UNKNOWN) : NULL;
+	char *text = NULL, *clean = NULL;
+	size_t len = 0;
+	int parsed = CFG_PARSE_ERROR;
+
 	if (c == NULL) {
 		snprintf(cfg->error, sizeof(cfg->error), "%s: out of memory", path);
-		rc = -1;
-		goto env;
+		free(opts);
+		return -1;
 	}
 	error_sink = cfg;
 	cfg_set_error_function(c, config_error_cb);
-	cfg_set_validate_func(c, "max_stored_tests", validate_max_stored);
-	cfg_set_validate_func(c, "max_tests_per_ip_per_hour", validate_per_ip);
-	cfg_set_validate_func(c, "webhook_connect_timeout", validate_timeout);
-	cfg_set_validate_func(c, "webhook_timeout", validate_timeout);
-	cfg_set_validate_func(c, "webhook_max_age_hours", validate_max_age);
-	cfg_set_validate_func(c, "outbox_max_events", validate_outbox_max);
-	cfg_set_validate_func(c, "webhook_url", validate_url);
-	cfg_set_validate_func(c, "central_telemetry_url", validate_url);
-	cfg_set_validate_func(c, "trusted_proxies", validate_proxies);
-
-	text = read_config_file(cfg, path, st.st_size, &len);
+	install_validators(c);
+	text = read_config_file(cfg, path, size, &len);
 	if (text != NULL) {
 		char line[64];
 		clean = clean_config(text, len, opts, line, sizeof(line));
 		if (clean == NULL)
 			snprintf(cfg->error, sizeof(cfg->error), "%s:%s", path, line);
+		else
+			parsed = cfg_parse_buf(c, clean);
 	}
-	parsed = clean != NULL ? cfg_parse_buf(c, clean) : CFG_PARSE_ERROR;
 	error_sink = NULL;
 	free(text);
 	free(clean);
-	if (parsed != CFG_SUCCESS) {
-		if (cfg->error[0] == '\0')
-			snprintf(cfg->error, sizeof(cfg->error), "%s: cannot be parsed", path);
-		rc = -1;
-		goto env;
-	}
-	/* A key the file sets, even to "", is not taken from the environment. */
-	file_sets_webhook_url = file_sets(c, "webhook_url");
-	file_sets_webhook_secret = file_sets(c, "webhook_secret");
-	file_sets_api_key = file_sets(c, "telemetry_api_key");
+	if (parsed == CFG_SUCCESS)
+		copy_values(cfg, c, set);
+	else if (cfg->error[0] == '\0')
+		snprintf(cfg->error, sizeof(cfg->error), "%s: cannot be parsed", path);
+	cfg_free(c);
+	free(opts);
+	return parsed == CFG_SUCCESS ? 0 : -1;
+}
 
-	cfg->sponsor_name = dup_or_null(cfg_getstr(c, "sponsor_name"));
-	cfg->sponsor_url = dup_or_null(cfg_getstr(c, "sponsor_url"));
-	cfg->sponsor_city = dup_or_null(cfg_getstr(c, "sponsor_city"));
-	cfg->webhook_url = dup_or_null(cfg_getstr(c, "webhook_url"));
-	cfg->webhook_secret = dup_or_null(cfg_getstr(c, "webhook_secret"));
-	cfg->telemetry_api_key = dup_or_null(cfg_getstr(c, "telemetry_api_key"));
-	cfg->server_name = dup_or_null(cfg_getstr(c, "server_name"));
-	cfg->central_telemetry_url = dup_or_null(cfg_getstr(c, "central_telemetry_url"));
-	if (cfg_getstr(c, "database_path") != NULL && cfg_getstr(c, "database_path")[0] != '\0') {
-		free(cfg->database_path);
-		cfg->database_path = strdup(cfg_getstr(c, "database_path"));
-	}
-	cfg->max_stored_tests = cfg_getint(c, "max_stored_tests");
-	cfg->max_tests_per_ip_per_hour = cfg_getint(c, "max_tests_per_ip_per_hour");
-	cfg->allow_query_api_key = cfg_getbool(c, "allow_query_api_key") == cfg_true;
-	cfg->webhook_connect_timeout = cfg_getint(c, "webhook_connect_timeout");
-	cfg->webhook_timeout = cfg_getint(c, "webhook_timeout");
-	cfg->webhook_max_age_hours = cfg_getint(c, "webhook_max_age_hours");
-	cfg->outbox_max_events = cfg_getint(c, "outbox_max_events");
-	cfg->prompt_delivery = cfg_getbool(c, "webhook_prompt_delivery") == cfg_true;
-	if (cfg_getstr(c, "trusted_proxies") != NULL) {
-		int n = lqos_cidr_parse_list(cfg_getstr(c, "trusted_proxies"), cfg->trusted_proxies,
-					     LQOS_CONFIG_MAX_PROXIES, NULL, 0);
-		cfg->n_trusted_proxies = n > 0 ? (size_t)n : 0;
-	}
+int lqos_config_load(struct lqos_config *cfg, const char *path)
+{
+	bool set[N_KEYS] = {false};
+	struct stat st;
+	int rc;
 
-env:
-	if (cfg->server_name == NULL) {
-		char host[256];
-		if (gethostname(host, sizeof(host)) == 0) {
-			host[sizeof(host) - 1] = '\0';
-			cfg->server_name = strdup(host);
-		}
-	}
-	if (!file_sets_webhook_url)
-		apply_env_fallback(&cfg->webhook_url, "LIBREQOS_WEBHOOK_URL");
-	if (!file_sets_webhook_secret)
-		apply_env_fallback(&cfg->webhook_secret, "LIBREQOS_WEBHOOK_SECRET");
-	if (!file_sets_api_key)
-		apply_env_fallback(&cfg->telemetry_api_key, "LIBREQOS_TELEMETRY_API_KEY");
-	if (c != NULL)
-		cfg_free(c);
-	return rc;
+	set_defaults(cfg, path);
+	rc = check_file(cfg, path, &st);
+	if (rc == 0)
+		rc = parse_file(cfg, path, st.st_size, set);
+	apply_fallbacks(cfg, set);
+	return rc < 0 ? -1 : 0;
 }
 
 void lqos_config_free(struct lqos_config *cfg)
 {
-	char **fields[] = {
-		&cfg->path,
-		&cfg->sponsor_name,
-		&cfg->sponsor_url,
-		&cfg->sponsor_city,
-		&cfg->webhook_url,
-		&cfg->webhook_secret,
-		&cfg->telemetry_api_key,
-		&cfg->database_path,
-		&cfg->server_name,
-		&cfg->central_telemetry_url,
-	};
-
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		free(*fields[i]);
-		*fields[i] = NULL;
+	free(cfg->path);
+	cfg->path = NULL;
+	for (const struct config_key *k = keys; k < keys + N_KEYS; k++) {
+		if (k->type == KEY_STR) {
+			free(*str_field(cfg, k));
+			*str_field(cfg, k) = NULL;
+		}
 	}
 }
 

@@ -472,16 +472,21 @@ out:
 	return rc;
 }
 
-/* Keep the newest max rows. Ids only grow and rows leave from the bottom,
- * so this deletes by rowid range: cost independent of the table size. */
-static int prune(sqlite3 *db, sqlite3_int64 newest_id, long max)
+/* Keep exactly the newest max rows, whatever gaps hand deletions left in
+ * the ids: find the id of the max-th newest row by walking the rowid
+ * b-tree downwards (max steps, never the whole table) and delete below
+ * it, which after the first insert is one row at the bottom. */
+static int prune(sqlite3 *db, long max)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, "DELETE FROM test_results WHERE id <= ?1", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(db,
+				    "DELETE FROM test_results WHERE id < (SELECT id FROM "
+				    "test_results ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+				    -1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, newest_id - max);
+	sqlite3_bind_int64(st, 1, max - 1);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -523,7 +528,7 @@ enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_in
 		exec_sql(db, "ROLLBACK");
 		return LQOS_STORE_UNAVAILABLE;
 	}
-	if (prune(db, id, a->max_stored_tests) != SQLITE_OK)
+	if (prune(db, a->max_stored_tests) != SQLITE_OK)
 		goto fail;
 	if (exec_sql(db, "COMMIT") != SQLITE_OK)
 		goto fail;

@@ -110,6 +110,42 @@ int lqos_webhook_sign_legacy(const char *secret, const char *body, size_t len, c
 	return 0;
 }
 
+/* The HMAC key of a secret: whsec_<base64> is the decoded bytes (at
+ * least one; "=" padding is not key material), any other secret its own
+ * bytes. Returns -1 for a whsec_ secret that holds no valid key. */
+static int secret_key(const char *secret, unsigned char *key, size_t keysize, size_t *keylen)
+{
+	size_t len = strlen(secret), pad = 0;
+	int n;
+
+	if (strncmp(secret, "whsec_", 6) != 0) {
+		if (len > keysize)
+			return -1;
+		memcpy(key, secret, len);
+		*keylen = len;
+		return 0;
+	}
+	len -= 6;
+	if (len > 4 * keysize / 3)
+		return -1;
+	n = EVP_DecodeBlock(key, (const unsigned char *)secret + 6, (int)len);
+	/* EVP_DecodeBlock counts padding bytes as data. */
+	while (pad < len && secret[6 + len - 1 - pad] == '=')
+		pad++;
+	if (n < 0 || pad > 2 || (size_t)n <= pad)
+		return -1;
+	*keylen = (size_t)n - pad;
+	return 0;
+}
+
+int lqos_webhook_secret_valid(const char *secret)
+{
+	unsigned char key[256];
+	size_t keylen;
+
+	return secret_key(secret, key, sizeof(key), &keylen) == 0;
+}
+
 int lqos_webhook_sign_standard(const char *secret, const char *id, long timestamp, const char *body,
 			       size_t len, char *out, size_t outlen)
 {
@@ -119,21 +155,8 @@ int lqos_webhook_sign_standard(const char *secret, const char *id, long timestam
 	char *signed_text = NULL;
 	int n, rc = -1;
 
-	if (strncmp(secret, "whsec_", 6) == 0 && strlen(secret + 6) <= 4 * sizeof(key) / 3) {
-		n = EVP_DecodeBlock(key, (const unsigned char *)secret + 6,
-				    (int)strlen(secret + 6));
-		if (n < 0)
-			return -1;
-		keylen = (size_t)n;
-		/* EVP_DecodeBlock counts padding bytes as data. */
-		for (const char *p = secret + strlen(secret); p > secret + 6 && p[-1] == '='; p--)
-			keylen--;
-	} else {
-		keylen = strlen(secret);
-		if (keylen > sizeof(key))
-			return -1;
-		memcpy(key, secret, keylen);
-	}
+	if (secret_key(secret, key, sizeof(key), &keylen) != 0)
+		return -1;
 	/* The signed content is "<id>.<timestamp>.<body>". */
 	plen = strlen(id) + 24;
 	signed_text = malloc(plen + len + 1);

@@ -37,6 +37,11 @@ int lqos_webhook_sign_legacy(const char *secret, const char *body, size_t len, c
 int lqos_webhook_sign_standard(const char *secret, const char *id, long timestamp, const char *body,
 			       size_t len, char *out, size_t outlen);
 
+/* 1 when `secret` can sign: any plain secret up to 256 bytes, or whsec_
+ * followed by base64 of 1 to 256 bytes. 0 otherwise ("whsec_====" holds
+ * no key: it is refused, never signed with). */
+int lqos_webhook_secret_valid(const char *secret);
+
 struct lqos_webhook_attempt {
 	long http_status; /* 0 when no HTTP answer */
 	long retry_after; /* seconds from Retry-After, -1 when absent */

@@ -358,6 +358,19 @@ START_TEST(bad_url_scheme)
 }
 END_TEST
 
+START_TEST(bad_whsec_secret)
+{
+	/* A Standard Webhooks secret whose base64 holds no key is refused
+	 * where the operator can see it, naming the key. */
+	ck_assert_int_eq(load_text("\nwebhook_secret=\"whsec_====\"\n"), -1);
+	assert_error_at(2, "webhook_secret");
+	ck_assert_int_eq(load_text("webhook_secret=\"whsec_\"\n"), -1);
+	assert_error_at(1, "webhook_secret");
+	ck_assert_int_eq(load_text("webhook_secret=\"whsec_YWJjZA==\"\n"), 0);
+	ck_assert_str_eq(cfg.webhook_secret, "whsec_YWJjZA==");
+}
+END_TEST
+
 START_TEST(bad_trusted_proxies)
 {
 	ck_assert_int_eq(load_text("trusted_proxies=\"10.0.0.0/33\"\n"), -1);
@@ -557,6 +570,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, out_of_range_integers);
 	tcase_add_test(tc, bad_bool);
 	tcase_add_test(tc, bad_url_scheme);
+	tcase_add_test(tc, bad_whsec_secret);
 	tcase_add_test(tc, bad_trusted_proxies);
 	tcase_add_test(tc, line_numbers_with_comments);
 	tcase_add_test(tc, syntax_error);

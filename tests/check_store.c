@@ -411,6 +411,28 @@ START_TEST(retention_keeps_newest)
 }
 END_TEST
 
+START_TEST(retention_counts_rows_not_ids)
+{
+	/* Rows deleted by hand leave gaps in the ids: retention must still
+	 * keep exactly the newest max rows. */
+	open_db();
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(insert_full(&single, "192.0.2.1", 10, 0).status, LQOS_STORE_OK);
+	exec("DELETE FROM test_results WHERE id IN (3, 5, 8, 9)");
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 6);
+	ck_assert_int_eq(insert_full(&single, "192.0.2.1", 5, 0).status, LQOS_STORE_OK);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 5);
+	ck_assert_int_eq(query_long("SELECT min(id) FROM test_results"), 4);
+	ck_assert_int_eq(query_long("SELECT max(id) FROM test_results"), 11);
+	/* and with a gap at the top too */
+	exec("DELETE FROM test_results WHERE id IN (10, 11)");
+	ck_assert_int_eq(insert_full(&single, "192.0.2.1", 4, 0).status, LQOS_STORE_OK);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 4);
+	ck_assert_int_eq(insert_full(&single, "192.0.2.1", 4, 0).status, LQOS_STORE_OK);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 4);
+}
+END_TEST
+
 START_TEST(per_ip_limit)
 {
 	struct inserted r;
@@ -861,6 +883,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, insert_ids_and_timestamps);
 	tcase_add_test(tc, insert_stores_graded_row);
 	tcase_add_test(tc, retention_keeps_newest);
+	tcase_add_test(tc, retention_counts_rows_not_ids);
 	tcase_add_test(tc, per_ip_limit);
 	tcase_add_test(tc, per_ip_limit_hour_window);
 	tcase_add_test(tc, hook_failure_rolls_back);

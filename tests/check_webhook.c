@@ -310,6 +310,27 @@ START_TEST(standard_signature_whsec_padded_key)
 }
 END_TEST
 
+START_TEST(standard_signature_whsec_without_key_refused)
+{
+	/* "whsec_" must carry a key of at least one byte: padding alone, or
+	 * nothing, is not a key (it used to underflow the key length and
+	 * sign with whatever followed it on the stack). */
+	static const char body[] = "{}";
+	static const char *const bad[] = {"whsec_====", "whsec_=", "whsec_", "whsec_!!!!"};
+	char out[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(out, "untouched");
+		ck_assert_msg(lqos_webhook_sign_standard(bad[i], "evt_1", 1700000000, body,
+							 strlen(body), out, sizeof(out)) == -1,
+			      "%s was accepted", bad[i]);
+		ck_assert_int_eq(lqos_webhook_secret_valid(bad[i]), 0);
+	}
+	ck_assert_int_eq(lqos_webhook_secret_valid("whsec_YWJjZA=="), 1);
+	ck_assert_int_eq(lqos_webhook_secret_valid("plain secret"), 1);
+}
+END_TEST
+
 START_TEST(standard_signature_plain_secret)
 {
 	/* A secret without whsec_ is used as its own bytes (the same secret
@@ -797,6 +818,7 @@ static Suite *webhook_suite(void)
 	tcase_add_test(sig, legacy_signature_covers_exact_bytes);
 	tcase_add_test(sig, standard_signature_whsec_vector);
 	tcase_add_test(sig, standard_signature_whsec_padded_key);
+	tcase_add_test(sig, standard_signature_whsec_without_key_refused);
 	tcase_add_test(sig, standard_signature_plain_secret);
 	suite_add_tcase(s, sig);
 
