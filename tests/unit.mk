@@ -50,4 +50,7 @@ tests_check_webhook_SOURCES = tests/check_webhook.c
 tests_check_webhook_CFLAGS = $(TEST_CFLAGS)
 tests_check_webhook_LDADD = $(TEST_LIBS)
 TESTS += tests/format_check.sh
+# configure.ac's libcurl minimum covers every libcurl option used
+TESTS += tests/curl_minimum.py
+EXTRA_DIST += tests/curl_minimum.py
 EXTRA_DIST += tests/format_check.sh .clang-format
