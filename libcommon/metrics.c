@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "outbox.h"
+#include "webhook_outbox.h"
 
 /* Label values here are grades, test types and targets: fixed sets with
  * no quotes or backslashes, so no escaping is needed. */

@@ -59,7 +59,7 @@ struct lqos_webhook_request {
 	long total_timeout; /* seconds */
 };
 
-/* POST once (deliver.c, libcurl). Redirects are not followed. Returns 0 for any 2xx, -1
+/* POST once (webhook_deliver.c, libcurl). Redirects are not followed. Returns 0 for any 2xx, -1
  * otherwise with `out` describing the failure. */
 int lqos_webhook_post(const struct lqos_webhook_request *req, struct lqos_webhook_attempt *out);
 

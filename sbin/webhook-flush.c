@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "libcommon/config.h"
-#include "libcommon/flush.h"
+#include "libcommon/webhook_flush.h"
 #include "libcommon/http.h"
 
 static void usage(FILE *out)

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "libcommon/config.h"
-#include "libcommon/outbox.h"
+#include "libcommon/webhook_outbox.h"
 #include "libcommon/result.h"
 #include "libcommon/store.h"
 #include "libcommon/webhook.h"

@@ -1,8 +1,8 @@
 /* The webhook flusher: lock, claim due events, deliver each outside any
  * transaction, record each outcome. Used by lqos-webhook-flush (cron)
  * and by the submission for prompt delivery. */
-#ifndef LQOS_FLUSH_H
-#define LQOS_FLUSH_H
+#ifndef LQOS_WEBHOOK_FLUSH_H
+#define LQOS_WEBHOOK_FLUSH_H
 
 #include <stdbool.h>
 #include <stdio.h>

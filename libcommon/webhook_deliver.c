@@ -1,4 +1,4 @@
-/* One HTTP delivery attempt with libcurl. Kept apart from webhook.c so
+/* One HTTP delivery attempt with libcurl. Kept apart from webhook_payload.c so
  * that only the flusher links libcurl: the CGI programs start faster. */
 #include "webhook.h"
 

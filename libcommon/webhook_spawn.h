@@ -1,7 +1,7 @@
 /* Prompt webhook delivery: start lqos-webhook-flush detached from the
  * CGI request, so the customer never waits on the portal. */
-#ifndef LQOS_SPAWN_H
-#define LQOS_SPAWN_H
+#ifndef LQOS_WEBHOOK_SPAWN_H
+#define LQOS_WEBHOOK_SPAWN_H
 
 /* Fork, detach (new session, stdin/stdout on /dev/null; stderr kept
  * when it is a file such as Apache's error log under mod_cgid) and exec

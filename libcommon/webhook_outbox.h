@@ -1,7 +1,7 @@
 /* The webhook outbox: events written with their result, claimed by the
  * flusher with a lease, each outcome recorded in its own transaction. */
-#ifndef LQOS_OUTBOX_H
-#define LQOS_OUTBOX_H
+#ifndef LQOS_WEBHOOK_OUTBOX_H
+#define LQOS_WEBHOOK_OUTBOX_H
 
 #include <jansson.h>
 #include <sqlite3.h>

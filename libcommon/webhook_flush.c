@@ -1,4 +1,4 @@
-#include "flush.h"
+#include "webhook_flush.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <openssl/rand.h>
 
 #include "log.h"
-#include "outbox.h"
+#include "webhook_outbox.h"
 #include "store.h"
 #include "webhook.h"
 

@@ -1,4 +1,4 @@
-#include "outbox.h"
+#include "webhook_outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
