@@ -219,3 +219,19 @@ int lqos_client_ip(const char *remote_addr, const char *x_forwarded_for,
 	}
 	return 0;
 }
+
+size_t lqos_ip_blob(const char *ip, uint8_t out[LQOS_IP_BLOB_MAX])
+{
+	struct lqos_cidr c;
+
+	if (ip == NULL || strchr(ip, '/') != NULL || lqos_cidr_parse(ip, &c) != 0)
+		return 0;
+	if (c.family == AF_INET) {
+		out[0] = 4;
+		memcpy(out + 1, c.addr, 4);
+		return 5;
+	}
+	out[0] = 6;
+	memcpy(out + 1, c.addr, 16);
+	return 17;
+}

@@ -45,4 +45,11 @@ bool lqos_ip_is_loopback(const char *ip);
 int lqos_client_ip(const char *remote_addr, const char *x_forwarded_for,
 		   const struct lqos_cidr *trusted, size_t n_trusted, char out[LQOS_IP_STRLEN]);
 
+#define LQOS_IP_BLOB_MAX 17
+
+/* The address as a blob: family byte (4 or 6) then its bytes (the stored
+ * client_ip_bin, ordered so that a prefix is a range). Returns the length,
+ * or 0 when `ip` is not an address. */
+size_t lqos_ip_blob(const char *ip, uint8_t out[LQOS_IP_BLOB_MAX]);
+
 #endif

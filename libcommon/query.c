@@ -11,45 +11,6 @@
 #include "rows.h"
 #include "store.h"
 
-size_t lqos_ip_blob(const char *ip, uint8_t out[LQOS_IP_BLOB_MAX])
-{
-	struct lqos_cidr c;
-
-	if (ip == NULL || strchr(ip, '/') != NULL || lqos_cidr_parse(ip, &c) != 0)
-		return 0;
-	if (c.family == AF_INET) {
-		out[0] = 4;
-		memcpy(out + 1, c.addr, 4);
-		return 5;
-	}
-	out[0] = 6;
-	memcpy(out + 1, c.addr, 16);
-	return 17;
-}
-
-static void ip_blob_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	uint8_t blob[LQOS_IP_BLOB_MAX];
-	size_t len;
-
-	(void)argc;
-	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
-		sqlite3_result_null(ctx);
-		return;
-	}
-	len = lqos_ip_blob((const char *)sqlite3_value_text(argv[0]), blob);
-	if (len == 0)
-		sqlite3_result_null(ctx);
-	else
-		sqlite3_result_blob(ctx, blob, (int)len, SQLITE_TRANSIENT);
-}
-
-int lqos_query_register(sqlite3 *db)
-{
-	return sqlite3_create_function(db, "lqos_ip_blob", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-				       NULL, ip_blob_sql, NULL, NULL);
-}
-
 int lqos_filter_set_prefix(struct lqos_filter *f, const char *text, char *canonical,
 			   size_t canonical_len)
 {
@@ -306,19 +267,23 @@ json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, l
 			 sqlite3_errmsg(db));
 		return NULL;
 	}
-	rows = lqos_store_rows(db, st, why, whylen);
+	rows = lqos_rows_json(st);
+	if (rows == NULL)
+		snprintf(why, whylen, "telemetry database error while reading results: %s",
+			 sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return rows;
 }
 
-long lqos_query_write_tests(sqlite3 *db, const struct lqos_filter *f, long limit, FILE *out,
-			    long *total, char *why, size_t whylen)
+long lqos_query_write_tests(sqlite3 *db, const struct lqos_filter *f, long limit,
+			    enum lqos_rows_format format, FILE *out, long *total, char *why,
+			    size_t whylen)
 {
 	sqlite3_stmt *st = prepare_page(db, f, limit, total);
 	long n = -1;
 
 	if (st != NULL)
-		n = lqos_rows_write(out, st, "    ");
+		n = lqos_rows_write(out, st, format, "    ");
 	if (n < 0)
 		snprintf(why, whylen, "telemetry database error while reading results: %s",
 			 sqlite3_errmsg(db));

@@ -13,8 +13,7 @@
 
 #include "grade.h"
 #include "ipaddr.h"
-
-#define LQOS_IP_BLOB_MAX 17
+#include "rows.h"
 
 struct lqos_filter {
 	enum lqos_grade grades[6]; /* overall_grade in this set */
@@ -39,13 +38,6 @@ int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_
 int lqos_filter_set_prefix(struct lqos_filter *f, const char *text, char *canonical,
 			   size_t canonical_len);
 
-/* The address as a blob: family byte (4 or 6) then its bytes. Returns the
- * length, or 0 when `ip` is not an address. */
-size_t lqos_ip_blob(const char *ip, uint8_t out[LQOS_IP_BLOB_MAX]);
-
-/* Register lqos_ip_blob() as an SQL function on `db`. */
-int lqos_query_register(sqlite3 *db);
-
 /* Parse an ISO-8601 date or date-time (Z, +hh:mm or no zone = UTC) into
  * the stored form 2025-06-12T12:42:18.123Z. Returns 0 or -1. */
 int lqos_parse_iso8601(const char *text, char out[32]);
@@ -55,9 +47,10 @@ int lqos_parse_iso8601(const char *text, char out[32]);
 json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, long *total,
 			 char *why, size_t whylen);
 
-/* The same rows written as JSON objects to `out` (see lqos_rows_write);
+/* The same rows written to `out` in `format` (see lqos_rows_write);
  * returns how many, or -1 with `why`. */
-long lqos_query_write_tests(sqlite3 *db, const struct lqos_filter *f, long limit, FILE *out,
-			    long *total, char *why, size_t whylen);
+long lqos_query_write_tests(sqlite3 *db, const struct lqos_filter *f, long limit,
+			    enum lqos_rows_format format, FILE *out, long *total, char *why,
+			    size_t whylen);
 
 #endif

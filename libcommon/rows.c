@@ -1,24 +1,25 @@
 #include "rows.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
 
-/* A JSON string for `len` bytes at `s` (escaped; invalid UTF-8 is written
- * as null, as Jansson would refuse it). */
-static void rows_write_string(FILE *out, const char *s, size_t len)
+static bool is_utf8(const unsigned char *p, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
 	for (size_t i = 0; i < len;) {
 		size_t n = lqos_utf8_seq_len(p + i, len - i);
-		if (n == 0) {
-			fputs("null", out);
-			return;
-		}
+		if (n == 0)
+			return false;
 		i += n;
 	}
+	return true;
+}
+
+static void json_text(FILE *out, const unsigned char *p, size_t len)
+{
 	fputc('"', out);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = p[i];
@@ -34,39 +35,114 @@ static void rows_write_string(FILE *out, const char *s, size_t len)
 	fputc('"', out);
 }
 
-long lqos_rows_write(FILE *out, sqlite3_stmt *st, const char *indent)
+static void csv_text(FILE *out, const unsigned char *p, size_t len)
+{
+	/* A leading ' makes spreadsheets show the text instead of running it. */
+	bool formula = len > 0 && strchr("=+-@\t\r", p[0]) != NULL;
+	bool quote = formula;
+
+	len = strnlen((const char *)p, len);
+	for (size_t i = 0; i < len; i++)
+		if (p[i] == ',' || p[i] == '"' || p[i] == '\r' || p[i] == '\n')
+			quote = true;
+	if (quote)
+		fputc('"', out);
+	if (formula)
+		fputc('\'', out);
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '"')
+			fputc('"', out);
+		fputc(p[i], out);
+	}
+	if (quote)
+		fputc('"', out);
+}
+
+/* One cell: numbers as numbers, text in the format's quoting; what has no
+ * value (NULL, NaN, text that is not UTF-8) as null or an empty field. */
+static void write_cell(FILE *out, sqlite3_stmt *st, int i, enum lqos_rows_format format)
+{
+	const char *null = format == LQOS_ROWS_JSON ? "null" : "";
+	const unsigned char *text;
+	size_t len;
+	double d;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER: fprintf(out, "%lld", (long long)sqlite3_column_int64(st, i)); break;
+	case SQLITE_FLOAT:
+		d = sqlite3_column_double(st, i);
+		if (isfinite(d))
+			fprintf(out, "%.15g", d);
+		else
+			fputs(null, out);
+		break;
+	case SQLITE_TEXT:
+		text = sqlite3_column_text(st, i);
+		len = (size_t)sqlite3_column_bytes(st, i);
+		if (!is_utf8(text, len))
+			fputs(null, out);
+		else if (format == LQOS_ROWS_JSON)
+			json_text(out, text, len);
+		else
+			csv_text(out, text, len);
+		break;
+	default: fputs(null, out);
+	}
+}
+
+static void write_row(FILE *out, sqlite3_stmt *st, enum lqos_rows_format format)
 {
 	int ncol = sqlite3_column_count(st);
+
+	if (format == LQOS_ROWS_JSON)
+		fputc('{', out);
+	for (int i = 0; i < ncol; i++) {
+		if (format == LQOS_ROWS_JSON)
+			fprintf(out, "%s\"%s\": ", i ? ", " : "", sqlite3_column_name(st, i));
+		else if (i)
+			fputc(',', out);
+		write_cell(out, st, i, format);
+	}
+	fputs(format == LQOS_ROWS_JSON ? "}" : "\r\n", out);
+}
+
+long lqos_rows_write(FILE *out, sqlite3_stmt *st, enum lqos_rows_format format, const char *indent)
+{
 	long rows = 0;
 	int rc;
 
+	if (format == LQOS_ROWS_CSV) {
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			fprintf(out, "%s%s", i ? "," : "", sqlite3_column_name(st, i));
+		fputs("\r\n", out);
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fputs(rows++ ? ",\n" : "\n", out);
-		fputs(indent, out);
-		fputc('{', out);
-		for (int i = 0; i < ncol; i++) {
-			const char *name = sqlite3_column_name(st, i);
-			double d;
-			fprintf(out, "%s\"%s\": ", i ? ", " : "", name);
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER:
-				fprintf(out, "%lld", (long long)sqlite3_column_int64(st, i));
-				break;
-			case SQLITE_FLOAT:
-				d = sqlite3_column_double(st, i);
-				if (isfinite(d))
-					fprintf(out, "%.15g", d);
-				else
-					fputs("null", out);
-				break;
-			case SQLITE_TEXT:
-				rows_write_string(out, (const char *)sqlite3_column_text(st, i),
-						  (size_t)sqlite3_column_bytes(st, i));
-				break;
-			default: fputs("null", out);
-			}
+		if (format == LQOS_ROWS_JSON) {
+			fputs(rows ? ",\n" : "\n", out);
+			fputs(indent, out);
 		}
-		fputc('}', out);
+		write_row(out, st, format);
+		rows++;
 	}
 	return rc == SQLITE_DONE ? rows : -1;
+}
+
+json_t *lqos_rows_json(sqlite3_stmt *st)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	json_t *rows = NULL;
+	long n;
+
+	if (mem == NULL)
+		return NULL;
+	fputc('[', mem);
+	n = lqos_rows_write(mem, st, LQOS_ROWS_JSON, "");
+	fputc(']', mem);
+	fclose(mem);
+	if (n >= 0)
+		rows = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
+	free(text);
+	return rows;
 }

@@ -1,16 +1,34 @@
-/* Result rows written straight to JSON text: /recent?limit=1000 must not
- * pay for building and freeing a Jansson tree of 24,000 values. */
+/* Result rows serialised once, straight from a SQLite statement, as JSON
+ * or CSV: /recent?limit=1000 must not pay for building and freeing a
+ * Jansson tree of 24,000 values. Every support API answer and export
+ * goes through lqos_rows_write, so JSON and CSV cells always agree. */
 #ifndef LQOS_ROWS_H
 #define LQOS_ROWS_H
 
 #include <stdio.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
-/* Step `st` to the end, writing each row as a one-line JSON object
- * (column names as keys, numbers as numbers) separated by ",\n" with
- * `indent` before each. Returns the number of rows, or -1 when SQLite
- * failed (the caller discards what was written). Does not finalize. */
-long lqos_rows_write(FILE *out, sqlite3_stmt *st, const char *indent);
+enum lqos_rows_format {
+	/* One-line JSON objects (column names as keys, numbers as numbers,
+	 * NULL, non-finite numbers and text that is not UTF-8 as null),
+	 * separated by ",\n", each after a newline and `indent`. */
+	LQOS_ROWS_JSON,
+	/* RFC 4180: a header row of the column names (also when there are no
+	 * rows), CRLF line ends, fields quoted when needed, text a spreadsheet
+	 * would run as a formula (= + - @ tab CR first) prefixed with a quote;
+	 * what JSON writes as null is an empty field. */
+	LQOS_ROWS_CSV,
+};
+
+/* Step `st` to the end writing each row to `out`. Returns the number of
+ * rows, or -1 when SQLite failed (the caller discards what was written).
+ * Does not finalize. */
+long lqos_rows_write(FILE *out, sqlite3_stmt *st, enum lqos_rows_format format, const char *indent);
+
+/* The same rows as a new Jansson array of objects (what LQOS_ROWS_JSON
+ * writes, parsed), or NULL when SQLite failed or memory ran out. */
+json_t *lqos_rows_json(sqlite3_stmt *st);
 
 #endif

@@ -11,7 +11,8 @@
 #include <time.h>
 
 #include "migrations.h"
-#include "query.h"
+#include "ipaddr.h"
+#include "rows.h"
 
 #define BUSY_TIMEOUT_MS 10000
 #define WAL_CHECKPOINT_BYTES (256 * 1024)
@@ -237,6 +238,24 @@ static int ensure_wal(sqlite3 *db)
 	}
 }
 
+/* lqos_ip_blob() in SQL: inserts and migration 004 fill client_ip_bin. */
+static void ip_blob_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	uint8_t blob[LQOS_IP_BLOB_MAX];
+	size_t len;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	len = lqos_ip_blob((const char *)sqlite3_value_text(argv[0]), blob);
+	if (len == 0)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_blob(ctx, blob, (int)len, SQLITE_TRANSIENT);
+}
+
 sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen)
 {
 	sqlite3 *db = NULL;
@@ -272,7 +291,8 @@ sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen)
 		describe_error(db, path, "switching to WAL", why, whylen);
 		goto fail;
 	}
-	if (lqos_query_register(db) != SQLITE_OK) {
+	if (sqlite3_create_function(db, "lqos_ip_blob", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				    ip_blob_sql, NULL, NULL) != SQLITE_OK) {
 		describe_error(db, path, "registering functions", why, whylen);
 		goto fail;
 	}
@@ -539,70 +559,6 @@ fail:
 	return LQOS_STORE_UNAVAILABLE;
 }
 
-/* One row as a JSON object: column names as keys, numbers as numbers. */
-static json_t *row_json(sqlite3_stmt *st)
-{
-	json_t *row = json_object();
-	int n = sqlite3_column_count(st);
-
-	for (int i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i);
-		json_t *v;
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, i)); break;
-		case SQLITE_FLOAT: v = json_real(sqlite3_column_double(st, i)); break;
-		case SQLITE_TEXT:
-			v = json_stringn((const char *)sqlite3_column_text(st, i),
-					 (size_t)sqlite3_column_bytes(st, i));
-			/* Text that is not UTF-8 (an old row) is served as null. */
-			if (v == NULL)
-				v = json_null();
-			break;
-		default: v = json_null();
-		}
-		json_object_set_new(row, name, v);
-	}
-	return row;
-}
-
-json_t *lqos_store_rows(sqlite3 *db, sqlite3_stmt *st, char *why, size_t whylen)
-{
-	json_t *rows = json_array();
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(rows, row_json(st));
-	if (rc != SQLITE_DONE) {
-		describe_error(db, sqlite3_db_filename(db, "main"), "reading results", why, whylen);
-		json_decref(rows);
-		return NULL;
-	}
-	return rows;
-}
-
-/* The unfiltered forms of the support API queries (query.c holds the one
- * implementation of the SQL). */
-json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen)
-{
-	struct lqos_filter all = {0};
-	long total;
-
-	return lqos_query_tests(db, &all, limit, &total, why, whylen);
-}
-
-json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total, char *why,
-			    size_t whylen)
-{
-	struct lqos_filter one = {0};
-	char canonical[LQOS_IP_STRLEN + 8];
-
-	if (lqos_filter_set_prefix(&one, client_ip, canonical, sizeof(canonical)) != 0) {
-		snprintf(why, whylen, "'%.64s' is not an IP address", client_ip);
-		return NULL;
-	}
-	return lqos_query_tests(db, &one, limit, total, why, whylen);
-}
-
 int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen)
 {
 	long total = 0, unique = 0, single = 0, household = 0;
@@ -692,7 +648,9 @@ json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whyl
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, test_id, -1, SQLITE_STATIC);
-	rows = lqos_store_rows(db, st, why, whylen);
+	rows = lqos_rows_json(st);
+	if (rows == NULL)
+		describe_error(db, sqlite3_db_filename(db, "main"), "reading results", why, whylen);
 	sqlite3_finalize(st);
 	if (rows == NULL)
 		return NULL;

@@ -67,14 +67,6 @@ enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_in
 					 char timestamp[LQOS_TIMESTAMP_LEN], long *retry_after,
 					 char *why, size_t whylen);
 
-/* Newest first, at most `limit` rows: a new JSON array of row objects
- * (column names as keys), or NULL on error with `why`. */
-json_t *lqos_store_recent(sqlite3 *db, long limit, char *why, size_t whylen);
-
-/* One client's rows, newest first; *total gets the client's row count. */
-json_t *lqos_store_customer(sqlite3 *db, const char *client_ip, long limit, long *total, char *why,
-			    size_t whylen);
-
 /* Counts for /api/telemetry/stats added to `obj`. Returns 0 or -1. */
 int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen);
 
@@ -82,10 +74,6 @@ int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen);
  * New object; NULL with why[0] == '\0' when there is no such test, NULL
  * with `why` on error. */
 json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whylen);
-
-/* Step `st` to the end, one JSON object per row (column names as keys,
- * numbers as numbers). New array, or NULL with `why`. Does not finalize. */
-json_t *lqos_store_rows(sqlite3 *db, sqlite3_stmt *st, char *why, size_t whylen);
 
 /* Small key/value state. get returns a malloc'd string (caller frees)
  * or NULL. set returns 0 or -1. */

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "libcommon/migrations.h"
+#include "libcommon/query.h"
 #include "libcommon/result.h"
 #include "libcommon/store.h"
 #include "testfs.h"
@@ -124,6 +125,25 @@ static struct inserted insert_full(const struct lqos_result *res, const char *ip
 	out.status = lqos_store_insert(db, &a, out.test_id, out.timestamp, &out.retry_after, why,
 				       sizeof(why));
 	return out;
+}
+
+/* The support API's queries without filters: every client, or one. */
+static json_t *recent_rows(sqlite3 *d, long limit, char *w, size_t wlen)
+{
+	struct lqos_filter all = {0};
+	long total;
+
+	return lqos_query_tests(d, &all, limit, &total, w, wlen);
+}
+
+static json_t *customer_rows(sqlite3 *d, const char *client_ip, long limit, long *total, char *w,
+			     size_t wlen)
+{
+	struct lqos_filter one = {0};
+	char canonical[LQOS_IP_STRLEN + 8];
+
+	ck_assert_int_eq(lqos_filter_set_prefix(&one, client_ip, canonical, sizeof(canonical)), 0);
+	return lqos_query_tests(d, &one, limit, total, w, wlen);
 }
 
 static struct inserted insert_ok(const char *ip)
@@ -395,7 +415,7 @@ START_TEST(retention_keeps_newest)
 	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 5);
 	ck_assert_int_eq(query_long("SELECT min(id) FROM test_results"), 8);
 	ck_assert_int_eq(query_long("SELECT max(id) FROM test_results"), 12);
-	rows = lqos_store_recent(db, 100, why2, sizeof(why2));
+	rows = recent_rows(db, 100, why2, sizeof(why2));
 	ck_assert_uint_eq(json_array_size(rows), 5);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "id")), 12);
 	json_decref(rows);
@@ -558,14 +578,14 @@ START_TEST(recent_order_and_limit)
 	json_t *rows, *row;
 
 	open_db();
-	rows = lqos_store_recent(db, 50, why, sizeof(why));
+	rows = recent_rows(db, 50, why, sizeof(why));
 	ck_assert_ptr_nonnull(rows);
 	ck_assert_uint_eq(json_array_size(rows), 0);
 	json_decref(rows);
 	for (int i = 0; i < 6; i++)
 		strcpy(ids[i],
 		       insert_full(i % 2 ? &household : &single, "192.0.2.1", 1000, 0).test_id);
-	rows = lqos_store_recent(db, 4, why, sizeof(why));
+	rows = recent_rows(db, 4, why, sizeof(why));
 	ck_assert_uint_eq(json_array_size(rows), 4);
 	for (int i = 0; i < 4; i++)
 		ck_assert_str_eq(
@@ -602,7 +622,7 @@ START_TEST(customer_history)
 		if (i % 3 == 0)
 			strcpy(last, r.test_id);
 	}
-	rows = lqos_store_customer(db, "192.168.1.100", 2, &total, why, sizeof(why));
+	rows = customer_rows(db, "192.168.1.100", 2, &total, why, sizeof(why));
 	ck_assert_ptr_nonnull(rows);
 	ck_assert_int_eq(total, 3);
 	ck_assert_uint_eq(json_array_size(rows), 2);
@@ -615,7 +635,7 @@ START_TEST(customer_history)
 	ck_assert_int_gt(json_integer_value(json_object_get(json_array_get(rows, 0), "id")),
 			 json_integer_value(json_object_get(json_array_get(rows, 1), "id")));
 	json_decref(rows);
-	rows = lqos_store_customer(db, "10.9.9.9", 20, &total, why, sizeof(why));
+	rows = customer_rows(db, "10.9.9.9", 20, &total, why, sizeof(why));
 	ck_assert_uint_eq(json_array_size(rows), 0);
 	ck_assert_int_eq(total, 0);
 	json_decref(rows);
@@ -763,7 +783,7 @@ START_TEST(migrates_original_database)
 	r = insert_ok("192.168.1.100");
 	ck_assert_str_eq(query_text("SELECT max(id) FROM test_results"), "4");
 	ck_assert(strstr(r.test_id, "_4") != NULL);
-	rows = lqos_store_customer(db, "192.168.1.100", 20, &total, why, sizeof(why));
+	rows = customer_rows(db, "192.168.1.100", 20, &total, why, sizeof(why));
 	ck_assert_int_eq(total, 3);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "test_id")),
 			 r.test_id);
