@@ -135,6 +135,25 @@ static int parse_grades(const char *text, struct lqos_filter *f)
 	return f->n_grades > 0 ? 0 : -1;
 }
 
+/* A since= or until= parameter into `out` (the stored form). Returns 2
+ * for a bare date, 1 for a time, 0 when not given, -1 with `why` when it
+ * is not an ISO-8601 date or time. */
+static int time_param(const char *query, const char *name, const char *example, char out[32],
+		      char *why, size_t whylen)
+{
+	char value[128];
+	int found = lqos_query_get(query, name, value, sizeof(value));
+
+	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, out) != 0)) {
+		snprintf(why, whylen,
+			 "parameter '%s' must be an ISO-8601 date or time, "
+			 "e.g. %s or %sT12:00:00Z (in a URL write + as %%2B)",
+			 name, example, example);
+		return -1;
+	}
+	return found == 1 && strlen(value) == 10 ? 2 : found;
+}
+
 int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_t whylen)
 {
 	char value[128];
@@ -158,22 +177,13 @@ int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_
 			 "parameter 'test_type' must be single_user or virtual_household");
 		return -1;
 	}
-	found = lqos_query_get(query, "since", value, sizeof(value));
-	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, f->since) != 0)) {
-		snprintf(why, whylen,
-			 "parameter 'since' must be an ISO-8601 date or time, "
-			 "e.g. 2025-06-12 or 2025-06-12T12:00:00Z (in a URL write + as %%2B)");
+	if (time_param(query, "since", "2025-06-12", f->since, why, whylen) < 0)
 		return -1;
-	}
-	found = lqos_query_get(query, "until", value, sizeof(value));
-	if (found < 0 || (found == 1 && lqos_parse_iso8601(value, f->until) != 0)) {
-		snprintf(why, whylen,
-			 "parameter 'until' must be an ISO-8601 date or time, "
-			 "e.g. 2025-06-19 or 2025-06-19T12:00:00Z (in a URL write + as %%2B)");
+	found = time_param(query, "until", "2025-06-19", f->until, why, whylen);
+	if (found < 0)
 		return -1;
-	}
 	/* A bare date ends with its day: until=2025-06-19 keeps the 19th. */
-	if (found == 1 && strlen(value) == 10)
+	if (found == 2)
 		memcpy(f->until + 10, "T23:59:59.999Z", sizeof("T23:59:59.999Z"));
 	if (f->since[0] && f->until[0] && strcmp(f->since, f->until) > 0) {
 		snprintf(why, whylen, "parameter 'since' is after 'until'");

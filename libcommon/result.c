@@ -410,6 +410,21 @@ static json_t *phase_json(const struct lqos_phase_metrics *p, enum lqos_grade g)
 			 num_or_null(p->jitter_ms), "grade", grade_or_null(g));
 }
 
+/* One virtual user's measurements (two or three; k3 may be NULL) and
+ * grade, in that order. */
+static json_t *user_json(const struct lqos_result *r, int u, const char *k1, double v1,
+			 const char *k2, double v2, const char *k3, double v3)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, k1, num_or_null(v1));
+	json_object_set_new(o, k2, num_or_null(v2));
+	if (k3 != NULL)
+		json_object_set_new(o, k3, num_or_null(v3));
+	json_object_set_new(o, "grade", grade_or_null(r->user_grade[u]));
+	return o;
+}
+
 json_t *lqos_result_details_json(const struct lqos_result *r)
 {
 	json_t *d = json_pack("{s:s, s:s, s:o, s:o}", "format",
@@ -430,29 +445,22 @@ json_t *lqos_result_details_json(const struct lqos_result *r)
 					       r->phase_grade[LQOS_PHASE_BIDIRECTIONAL]));
 	} else if (r->format == LQOS_FORMAT_NATIVE) {
 		json_object_set_new(d, "alex",
-				    json_pack("{s:o, s:o, s:o, s:o}", "latency_increase_ms",
-					      num_or_null(r->alex_latency_increase_ms), "jitter_ms",
-					      num_or_null(r->alex_jitter_ms), "loss_pct",
-					      num_or_null(r->alex_loss_pct), "grade",
-					      grade_or_null(r->user_grade[LQOS_USER_ALEX])));
+				    user_json(r, LQOS_USER_ALEX, "latency_increase_ms",
+					      r->alex_latency_increase_ms, "jitter_ms",
+					      r->alex_jitter_ms, "loss_pct", r->alex_loss_pct));
 		json_object_set_new(d, "sarah",
-				    json_pack("{s:o, s:o, s:o, s:o}", "latency_increase_ms",
-					      num_or_null(r->sarah_latency_increase_ms),
-					      "jitter_ms", num_or_null(r->sarah_jitter_ms),
-					      "delivered_pct", num_or_null(r->sarah_delivered_pct),
-					      "grade",
-					      grade_or_null(r->user_grade[LQOS_USER_SARAH])));
+				    user_json(r, LQOS_USER_SARAH, "latency_increase_ms",
+					      r->sarah_latency_increase_ms, "jitter_ms",
+					      r->sarah_jitter_ms, "delivered_pct",
+					      r->sarah_delivered_pct));
 		json_object_set_new(d, "jake",
-				    json_pack("{s:o, s:o, s:o}", "fetch_ratio_p90",
-					      num_or_null(r->jake_fetch_ratio_p90), "stalls",
-					      num_or_null(r->jake_stalls), "grade",
-					      grade_or_null(r->user_grade[LQOS_USER_JAKE])));
+				    user_json(r, LQOS_USER_JAKE, "fetch_ratio_p90",
+					      r->jake_fetch_ratio_p90, "stalls", r->jake_stalls,
+					      NULL, 0));
 		json_object_set_new(d, "computer",
-				    json_pack("{s:o, s:o, s:o}", "spare_capacity_share_pct",
-					      num_or_null(r->computer_spare_share_pct),
-					      "throughput_mbps",
-					      num_or_null(r->computer_throughput_mbps), "grade",
-					      grade_or_null(r->user_grade[LQOS_USER_COMPUTER])));
+				    user_json(r, LQOS_USER_COMPUTER, "spare_capacity_share_pct",
+					      r->computer_spare_share_pct, "throughput_mbps",
+					      r->computer_throughput_mbps, NULL, 0));
 	}
 	return d;
 }

@@ -142,19 +142,28 @@ static int exec_sql(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
-static int user_version(sqlite3 *db, int *out)
+static int query_long(sqlite3 *db, const char *sql, long *out)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return rc;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int(st, 0);
+		*out = (long)sqlite3_column_int64(st, 0);
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+static int user_version(sqlite3 *db, int *out)
+{
+	long v = 0;
+	int rc = query_long(db, "PRAGMA user_version", &v);
+
+	*out = (int)v;
 	return rc;
 }
 
@@ -371,22 +380,6 @@ static void bind_score(sqlite3_stmt *st, int idx, int score)
 		sqlite3_bind_int(st, idx, score);
 	else
 		sqlite3_bind_null(st, idx);
-}
-
-static int query_long(sqlite3 *db, const char *sql, long *out)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = (long)sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
 }
 
 /* Within the write transaction: how many results this IP stored in the
@@ -615,18 +608,18 @@ int lqos_store_meta_set(sqlite3 *db, const char *key, const char *value)
 
 int lqos_store_meta_change(sqlite3 *db, const char *key, const char *value)
 {
-	sqlite3_stmt *st;
-	int rc;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db,
+				    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+				    "ON CONFLICT(key) DO UPDATE SET value = excluded.value "
+				    "WHERE meta.value IS NOT excluded.value",
+				    -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-			       "ON CONFLICT(key) DO UPDATE SET value = excluded.value "
-			       "WHERE meta.value IS NOT excluded.value",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return -1;

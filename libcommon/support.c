@@ -1,6 +1,7 @@
 #include "support.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "rows.h"
 
@@ -13,6 +14,29 @@ static int respond_csv(FILE *out, const char *filename, const char *rows, size_t
 	fwrite(rows, 1, rows_len, out);
 	fflush(out);
 	return 200;
+}
+
+sqlite3 *lqos_support_request(struct lqos_app *app, long default_limit, const char *prefix,
+			      char *canonical, size_t canonical_len, long *limit,
+			      struct lqos_filter *f)
+{
+	char why[512];
+
+	if (!lqos_app_limit(app, default_limit, app->cfg.max_stored_tests, limit))
+		return NULL;
+	if (lqos_filter_parse(app->req.query, f, why, sizeof(why)) != 0) {
+		lqos_respond_error(app->out, 400, NULL, "%s", why);
+		return NULL;
+	}
+	if (prefix != NULL && lqos_filter_set_prefix(f, prefix, canonical, canonical_len) != 0) {
+		lqos_respond_error(
+			app->out, 400, NULL,
+			"'%.64s' is not a valid IPv4 or IPv6 address or prefix "
+			"(e.g. 192.0.2.7, 2001:db8::1, 203.0.113.0/24, 2001:db8:1200::/56)",
+			strlen(prefix) <= 64 ? prefix : "(too long)");
+		return NULL;
+	}
+	return lqos_app_db(app);
 }
 
 int lqos_support_answer_tests(struct lqos_app *app, sqlite3 *db, const struct lqos_filter *f,

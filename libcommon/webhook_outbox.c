@@ -204,34 +204,21 @@ static int exec_update(sqlite3 *db, sqlite3_stmt *st)
 	return 0;
 }
 
-int lqos_outbox_delivered(sqlite3 *db, long long id, long now, long http_status)
-{
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE webhook_outbox SET state = 'delivered', delivered_at = ?2, "
-			       "last_attempt_at = ?2, last_status = ?3, attempts = attempts + 1, "
-			       "lease_until = 0 "
-			       "WHERE id = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, http_status);
-	return exec_update(db, st);
-}
-
-int lqos_outbox_failed(sqlite3 *db, long long id, long now, long http_status, const char *error,
-		       long next_at, bool give_up)
+/* Record one attempt's outcome: `state` delivered (delivered_at = now),
+ * pending (retry at next_at) or failed; the lease ends. */
+static int record_attempt(sqlite3 *db, long long id, const char *state, long now, long http_status,
+			  const char *error, long next_at)
 {
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(
 		    db,
 		    "UPDATE webhook_outbox SET state = ?6, last_attempt_at = ?2, last_status = ?3, "
-		    "last_error = ?4, next_attempt_at = ?5, attempts = attempts + 1, lease_until = "
-		    "0 "
-		    "WHERE id = ?1",
+		    "last_error = CASE WHEN ?6 = 'delivered' THEN last_error ELSE ?4 END, "
+		    "next_attempt_at = CASE WHEN ?6 = 'delivered' THEN next_attempt_at ELSE ?5 "
+		    "END, "
+		    "delivered_at = CASE WHEN ?6 = 'delivered' THEN ?2 ELSE delivered_at END, "
+		    "attempts = attempts + 1, lease_until = 0 WHERE id = ?1",
 		    -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -242,8 +229,20 @@ int lqos_outbox_failed(sqlite3 *db, long long id, long now, long http_status, co
 		sqlite3_bind_null(st, 3);
 	sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, next_at);
-	sqlite3_bind_text(st, 6, give_up ? "failed" : "pending", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, state, -1, SQLITE_STATIC);
 	return exec_update(db, st);
+}
+
+int lqos_outbox_delivered(sqlite3 *db, long long id, long now, long http_status)
+{
+	return record_attempt(db, id, "delivered", now, http_status, NULL, 0);
+}
+
+int lqos_outbox_failed(sqlite3 *db, long long id, long now, long http_status, const char *error,
+		       long next_at, bool give_up)
+{
+	return record_attempt(db, id, give_up ? "failed" : "pending", now, http_status, error,
+			      next_at);
 }
 
 int lqos_outbox_release(sqlite3 *db, long long id, long next_at)

@@ -113,15 +113,15 @@ static bool user_can_write(const char *user, const struct stat *sb)
 	return (sb->st_mode & S_IWOTH) && (sb->st_mode & S_IXOTH);
 }
 
-static void check_database(struct check_state *st, const struct lqos_config *cfg,
-			   const char *web_user)
+/* The database's directory: there, writable by the web user, with free
+ * space. False when there is no directory to look further in. */
+static bool check_directory(struct check_state *st, const struct lqos_config *cfg,
+			    const char *web_user)
 {
-	char dir[4096], fix[8400], wal[4200];
+	char dir[4096], fix[8400];
 	char *slash;
 	struct stat sb;
 	struct statvfs vfs;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q;
 
 	snprintf(dir, sizeof(dir), "%s", cfg->database_path);
 	slash = strrchr(dir, '/');
@@ -130,13 +130,13 @@ static void check_database(struct check_state *st, const struct lqos_config *cfg
 		       "set database_path to an absolute path in a directory "
 		       "of its own",
 		       "database_path %s has no directory", cfg->database_path);
-		return;
+		return false;
 	}
 	*slash = '\0';
 	snprintf(fix, sizeof(fix), "sudo mkdir -p %s && sudo chown %s %s", dir, web_user, dir);
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		report(st, "FAIL", "database directory", fix, "%s does not exist", dir);
-		return;
+		return false;
 	}
 	if (getpwnam(web_user) == NULL)
 		report(st, "WARN", "database directory",
@@ -157,40 +157,40 @@ static void check_database(struct check_state *st, const struct lqos_config *cfg
 			report(st, "OK", "disk space", NULL, "%lld MB free in %s",
 			       avail / (1024 * 1024), dir);
 	}
+	return true;
+}
 
-	if (stat(cfg->database_path, &sb) != 0) {
-		report(st, "OK", "database", NULL, "%s not created yet: the first test creates it",
-		       cfg->database_path);
-		return;
-	}
-	if (sqlite3_open_v2(cfg->database_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		report(st, "FAIL", "database", "check the file's ownership and that it is SQLite",
-		       "%s cannot be opened: %s", cfg->database_path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return;
-	}
-	sqlite3_busy_timeout(db, 5000);
+static void check_integrity(struct check_state *st, sqlite3 *db, const char *path, long long size)
+{
+	char wal[4200];
+	sqlite3_stmt *q;
+
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW) {
 		const char *res = (const char *)sqlite3_column_text(q, 0);
 		struct stat wb;
-		long long size = (long long)sb.st_size;
-		snprintf(wal, sizeof(wal), "%s-wal", cfg->database_path);
+		snprintf(wal, sizeof(wal), "%s-wal", path);
 		if (stat(wal, &wb) == 0)
 			size += (long long)wb.st_size;
 		if (res && strcmp(res, "ok") == 0)
 			report(st, "OK", "database", NULL, "%s integrity ok, %lld KB with its WAL",
-			       cfg->database_path, size / 1024);
+			       path, size / 1024);
 		else
 			report(st, "FAIL", "database",
 			       "restore from backup (sqlite3 .backup) or move the "
 			       "file away to start afresh",
-			       "%s integrity check: %s", cfg->database_path, res ? res : "failed");
+			       "%s integrity check: %s", path, res ? res : "failed");
 	} else {
 		report(st, "FAIL", "database", "check that the file is an SQLite database",
-		       "%s: %s", cfg->database_path, sqlite3_errmsg(db));
+		       "%s: %s", path, sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(q);
+}
+
+static void check_queue(struct check_state *st, sqlite3 *db)
+{
+	sqlite3_stmt *q;
+
 	if (sqlite3_prepare_v2(db,
 			       "SELECT count(*), coalesce(min(created_at), 0) FROM webhook_outbox "
 			       "WHERE state = 'pending'",
@@ -206,6 +206,30 @@ static void check_database(struct check_state *st, const struct lqos_config *cfg
 			report(st, "OK", "webhook queue", NULL, "%lld events pending", pending);
 	}
 	sqlite3_finalize(q);
+}
+
+static void check_database(struct check_state *st, const struct lqos_config *cfg,
+			   const char *web_user)
+{
+	struct stat sb;
+	sqlite3 *db = NULL;
+
+	if (!check_directory(st, cfg, web_user))
+		return;
+	if (stat(cfg->database_path, &sb) != 0) {
+		report(st, "OK", "database", NULL, "%s not created yet: the first test creates it",
+		       cfg->database_path);
+		return;
+	}
+	if (sqlite3_open_v2(cfg->database_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		report(st, "FAIL", "database", "check the file's ownership and that it is SQLite",
+		       "%s cannot be opened: %s", cfg->database_path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	check_integrity(st, db, cfg->database_path, (long long)sb.st_size);
+	check_queue(st, db);
 	sqlite3_close(db);
 }
 
