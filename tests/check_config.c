@@ -361,11 +361,20 @@ END_TEST
 START_TEST(bad_whsec_secret)
 {
 	/* A Standard Webhooks secret whose base64 holds no key is refused
-	 * where the operator can see it, naming the key. */
-	ck_assert_int_eq(load_text("\nwebhook_secret=\"whsec_====\"\n"), -1);
-	assert_error_at(2, "webhook_secret");
-	ck_assert_int_eq(load_text("webhook_secret=\"whsec_\"\n"), -1);
-	assert_error_at(1, "webhook_secret");
+	 * where the operator can see it, naming the key and its line. */
+	static const struct {
+		const char *text;
+		int line;
+	} bad[] = {
+		{"\nwebhook_secret=\"whsec_====\"\n", 2},
+		{"webhook_secret=\"whsec_\"\n", 1},
+		{"webhook_secret=whsec_!!!!\n", 1},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(load_text(bad[i].text), -1);
+		assert_error_at(bad[i].line, "webhook_secret");
+	}
 	ck_assert_int_eq(load_text("webhook_secret=\"whsec_YWJjZA==\"\n"), 0);
 	ck_assert_str_eq(cfg.webhook_secret, "whsec_YWJjZA==");
 }
