@@ -486,20 +486,25 @@ out:
 }
 
 /* Keep exactly the newest max rows, whatever gaps hand deletions left in
- * the ids: find the id of the max-th newest row by walking the rowid
- * b-tree downwards (max steps, never the whole table) and delete below
- * it, which after the first insert is one row at the bottom. */
+ * the ids: the row count is kept by triggers (migration 5), and only the
+ * rows over max are deleted, oldest first along the id index. After the
+ * first insert that is one row: the cost depends on neither the table's
+ * size nor max. */
 static int prune(sqlite3 *db, long max)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db,
-				    "DELETE FROM test_results WHERE id < (SELECT id FROM "
-				    "test_results ORDER BY id DESC LIMIT 1 OFFSET ?1)",
-				    -1, &st, NULL);
+	long count = 0;
+	int rc = query_long(db, "SELECT n FROM test_results_count", &count);
 
+	if (rc != SQLITE_OK || count <= max)
+		return rc;
+	rc = sqlite3_prepare_v2(db,
+				"DELETE FROM test_results WHERE id IN "
+				"(SELECT id FROM test_results ORDER BY id LIMIT ?1)",
+				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, max - 1);
+	sqlite3_bind_int64(st, 1, count - max);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;

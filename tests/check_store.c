@@ -450,6 +450,12 @@ START_TEST(retention_counts_rows_not_ids)
 	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 4);
 	ck_assert_int_eq(insert_full(&single, "192.0.2.1", 4, 0).status, LQOS_STORE_OK);
 	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 4);
+	/* the count retention reads is the table's, deletions included */
+	exec("DELETE FROM test_results WHERE id = (SELECT min(id) FROM test_results)");
+	ck_assert_int_eq(query_long("SELECT n FROM test_results_count"), 3);
+	ck_assert_int_eq(insert_full(&single, "192.0.2.1", 4, 0).status, LQOS_STORE_OK);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 4);
+	ck_assert_int_eq(query_long("SELECT n FROM test_results_count"), 4);
 }
 END_TEST
 
