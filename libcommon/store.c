@@ -492,20 +492,20 @@ out:
  * size nor max. */
 static int prune(sqlite3 *db, long max)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	long count = 0;
 	int rc = query_long(db, "SELECT n FROM test_results_count", &count);
 
 	if (rc != SQLITE_OK || count <= max)
 		return rc;
-	rc = sqlite3_prepare_v2(db,
-				"DELETE FROM test_results WHERE id IN "
-				"(SELECT id FROM test_results ORDER BY id LIMIT ?1)",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, count - max);
-	rc = sqlite3_step(st);
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM test_results WHERE id IN "
+			       "(SELECT id FROM test_results ORDER BY id LIMIT ?1)",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 1, count - max) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	else
+		rc = sqlite3_errcode(db);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
