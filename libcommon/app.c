@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "store.h"
 
 void lqos_app_init(struct lqos_app *app, FILE *in, FILE *out)
 {
@@ -65,8 +64,10 @@ static void drain_body(struct lqos_app *app)
 void lqos_app_free(struct lqos_app *app)
 {
 	drain_body(app);
+	/* Through the pointer lqos_app_db set: programs that never open
+	 * the store do not link it (nor libpq). */
 	if (app->db != NULL)
-		lqos_store_close(app->db);
+		app->db_close(app->db);
 	app->db = NULL;
 	lqos_request_free(&app->req);
 	lqos_config_free(&app->cfg);
@@ -118,28 +119,6 @@ bool lqos_app_support_auth(struct lqos_app *app)
 		return false;
 	}
 	return true;
-}
-
-sqlite3 *lqos_app_db_quiet(struct lqos_app *app, char *why, size_t whylen)
-{
-	if (app->db != NULL)
-		return app->db;
-	app->db = lqos_store_open(app->cfg.database_path, why, whylen);
-	if (app->db == NULL) {
-		lqos_log("ISP telemetry: %s", why);
-		return NULL;
-	}
-	lqos_log_effective_config(app->db, &app->cfg);
-	return app->db;
-}
-
-sqlite3 *lqos_app_db(struct lqos_app *app)
-{
-	char why[512];
-
-	if (lqos_app_db_quiet(app, why, sizeof(why)) == NULL)
-		lqos_respond_error(app->out, 503, "Retry-After: 60\r\n", "%s", why);
-	return app->db;
 }
 
 bool lqos_app_limit(struct lqos_app *app, long def, long max, long *out)

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include <sqlite3.h>
+#include "store.h"
 
 #include "auth.h"
 #include "config.h"
@@ -25,7 +25,8 @@ struct lqos_app {
 	 * client, so client_ip is the proxy's own address: stored as such, but
 	 * never let through the loopback-only check. */
 	bool client_ip_is_proxy;
-	sqlite3 *db; /* opened by lqos_app_db() */
+	struct lqos_db *db; /* opened by lqos_app_db() */
+	void (*db_close)(struct lqos_db *db); /* set with db */
 };
 
 /* Read the environment and the config. Logs a broken config (with file
@@ -49,11 +50,11 @@ bool lqos_app_support_auth(struct lqos_app *app);
 
 /* Open the database (once). On failure answers 503 with the reason and
  * returns NULL. Logs the effective configuration when it changed. */
-sqlite3 *lqos_app_db(struct lqos_app *app);
+struct lqos_db *lqos_app_db(struct lqos_app *app);
 
 /* Open the database (once) without answering: NULL with `why` on
  * failure, so the caller can answer with more than the error. */
-sqlite3 *lqos_app_db_quiet(struct lqos_app *app, char *why, size_t whylen);
+struct lqos_db *lqos_app_db_quiet(struct lqos_app *app, char *why, size_t whylen);
 
 /* Who may call an endpoint. */
 enum lqos_audience {

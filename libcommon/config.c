@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,7 @@ static void config_error_cb(cfg_t *c, const char *fmt, va_list ap)
 
 static int validate_url(cfg_t *c, cfg_opt_t *opt);
 static int validate_secret(cfg_t *c, cfg_opt_t *opt);
+static int validate_database_url(cfg_t *c, cfg_opt_t *opt);
 static int validate_proxies(cfg_t *c, cfg_opt_t *opt);
 
 /* ------------------------------------------------------------------
@@ -102,6 +104,7 @@ static const struct config_key keys[] = {
 	STR(webhook_secret, NULL, validate_secret, "LIBREQOS_WEBHOOK_SECRET"),
 	STR(telemetry_api_key, NULL, NULL, "LIBREQOS_TELEMETRY_API_KEY"),
 	STR(database_path, LQOS_CONFIG_DEFAULT_DB, NULL, NULL),
+	STR(database_url, NULL, validate_database_url, NULL), /* set: PostgreSQL */
 	STR(server_name, NULL, NULL, NULL), /* unset: the host name */
 	{"trusted_proxies", KEY_CIDRS, 0, NULL, 0, 0, 0, validate_proxies, NULL},
 	STR(central_telemetry_url, NULL, validate_url, NULL),
@@ -148,6 +151,59 @@ static int validate_range(cfg_t *c, cfg_opt_t *opt)
 
 	if (k != NULL && (v < k->lo || v > k->hi)) {
 		cfg_error(c, "%s must be between %ld and %ld, not %ld", k->name, k->lo, k->hi, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* True when the libpq connection string `v` carries a password: in a
+ * URI's user information (user:secret@) or its ?password= parameter, or
+ * as a password= keyword. */
+static bool conninfo_has_password(const char *v)
+{
+	const char *scheme = strstr(v, "://");
+
+	if (scheme != NULL) {
+		const char *auth = scheme + 3;
+		size_t len = strcspn(auth, "/?#");
+		const char *at = memchr(auth, '@', len);
+		const char *query = strchr(auth, '?');
+		if (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL)
+			return true;
+		for (const char *q = query; q != NULL; q = strchr(q + 1, '&'))
+			if (strncasecmp(q + 1, "password=", 9) == 0)
+				return true;
+		return false;
+	}
+	for (const char *p = v; (p = strcasestr(p, "password")) != NULL; p += 8) {
+		const char *e = p + 8;
+		if (p != v && p[-1] != ' ' && p[-1] != '\t')
+			continue;
+		while (*e == ' ' || *e == '\t')
+			e++;
+		if (*e == '=')
+			return true;
+	}
+	return false;
+}
+
+static int validate_database_url(cfg_t *c, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	if (strncmp(v, "postgresql://", 13) != 0 && strncmp(v, "postgres://", 11) != 0 &&
+	    strchr(v, '=') == NULL) {
+		cfg_error(c, "database_url must be a postgresql:// URI or a libpq keyword string "
+			     "(host=... dbname=... user=...)");
+		return -1;
+	}
+	if (conninfo_has_password(v)) {
+		/* The value is not repeated: it holds the secret. */
+		cfg_error(c, "database_url must not contain a password: put it in a passfile "
+			     "(~/.pgpass of the web server user, PGPASSFILE, or passfile=/path in "
+			     "database_url)");
 		return -1;
 	}
 	return 0;

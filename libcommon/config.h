@@ -21,6 +21,9 @@ struct lqos_config {
 	char *webhook_secret;
 	char *telemetry_api_key;
 	char *database_path;
+	/* libpq connection URI or keyword string; set: PostgreSQL instead of
+	 * the SQLite file at database_path. Never holds a password. */
+	char *database_url;
 	char *server_name;
 	char *central_telemetry_url;
 	long max_stored_tests;

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
-
 void lqos_log(const char *fmt, ...)
 {
 	va_list ap;
@@ -30,26 +28,4 @@ void lqos_url_redact(const char *url, char *out, size_t outlen)
 		return;
 	}
 	snprintf(out, outlen, "%s", url);
-}
-
-void lqos_log_effective_config(sqlite3 *db, const struct lqos_config *cfg)
-{
-	char line[1200];
-	char url[1024];
-	char *last;
-
-	if (lqos_config_webhook_enabled(cfg)) {
-		lqos_url_redact(cfg->webhook_url, url, sizeof(url));
-		snprintf(line, sizeof(line), "ISP telemetry: local storage + webhook to %s", url);
-	} else {
-		snprintf(line, sizeof(line), "ISP telemetry: local storage only");
-	}
-	last = lqos_store_meta_get(db, "effective_config");
-	if (last == NULL || strcmp(last, line) != 0) {
-		/* Only the process that records the change logs it: many
-		 * requests can see the old value at once. */
-		if (lqos_store_meta_change(db, "effective_config", line) == 1)
-			lqos_log("%s", line);
-	}
-	free(last);
 }

@@ -3,7 +3,6 @@
 #ifndef LQOS_LOG_H
 #define LQOS_LOG_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -13,11 +12,5 @@ void lqos_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Copy `url` to `out` with any user:password@ replaced by "***@". */
 void lqos_url_redact(const char *url, char *out, size_t outlen);
-
-/* Log the guide's "ISP telemetry: local storage only" or
- * "ISP telemetry: local storage + webhook to <url>" when the effective
- * configuration differs from the one last logged (kept in the
- * database's meta table), so it appears once per change. */
-void lqos_log_effective_config(sqlite3 *db, const struct lqos_config *cfg);
 
 #endif

@@ -3,81 +3,75 @@
 #include <string.h>
 #include <time.h>
 
+#include "store_backend.h"
 #include "webhook_outbox.h"
 
 /* Label values here are grades, test types and targets: fixed sets with
  * no quotes or backslashes, so no escaping is needed. */
 
-static int stored_by_type_and_grade(FILE *out, sqlite3 *db)
+static int stored_by_type_and_grade(FILE *out, struct lqos_db *db)
 {
-	sqlite3_stmt *st;
+	struct lqos_cursor *c;
 	int rc;
 
 	fputs("# HELP lqos_tests_stored Test results stored now, by test type and overall grade.\n"
 	      "# TYPE lqos_tests_stored gauge\n",
 	      out);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT coalesce(test_type, 'unknown'), "
-			       "coalesce(overall_grade, 'none'), count(*) FROM test_results "
-			       "GROUP BY 1, 2 ORDER BY 1, 2",
-			       -1, &st, NULL) != SQLITE_OK)
+	c = lqos_db_query(db,
+			  "SELECT coalesce(test_type, 'unknown'), "
+			  "coalesce(overall_grade, 'none'), count(*) FROM test_results "
+			  "GROUP BY 1, 2 ORDER BY 1, 2",
+			  NULL, 0);
+	if (c == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *type = (const char *)sqlite3_column_text(st, 0);
-		const char *grade = (const char *)sqlite3_column_text(st, 1);
+	while ((rc = lqos_cursor_next(c)) == 1) {
+		const char *type = lqos_cursor_text(c, 0, NULL);
+		const char *grade = lqos_cursor_text(c, 1, NULL);
 		if (strcmp(type, "single_user") != 0 && strcmp(type, "virtual_household") != 0)
 			type = "unknown";
 		if (strspn(grade, "ABCDF+") != strlen(grade) || strlen(grade) > 2)
 			grade = "none";
 		fprintf(out, "lqos_tests_stored{test_type=\"%s\",grade=\"%s\"} %lld\n", type, grade,
-			(long long)sqlite3_column_int64(st, 2));
+			lqos_cursor_int(c, 2));
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	lqos_cursor_free(c);
+	return rc == 0 ? 0 : -1;
 }
 
-static long long scalar(sqlite3 *db, const char *sql, int *ok)
+static long long scalar(struct lqos_db *db, const char *sql, int *ok)
 {
-	sqlite3_stmt *st;
 	long long v = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (lqos_db_long(db, sql, NULL, 0, &v) < 0)
 		*ok = 0;
-		return 0;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		*ok = 0;
-	sqlite3_finalize(st);
 	return v;
 }
 
-static long long last_test_unix(sqlite3 *db, int *ok)
+static long long last_test_unix(struct lqos_db *db, int *ok)
 {
-	sqlite3_stmt *st;
+	struct lqos_cursor *c;
 	long long t = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT timestamp FROM test_results ORDER BY id DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	c = lqos_db_query(db, "SELECT timestamp FROM test_results ORDER BY id DESC LIMIT 1", NULL,
+			  0);
+	if (c == NULL) {
 		*ok = 0;
 		return -1;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+	if (lqos_cursor_next(c) == 1 && lqos_cursor_type(c, 0) == LQOS_VAL_TEXT) {
 		struct tm tm = {0};
-		if (sscanf((const char *)sqlite3_column_text(st, 0), "%4d-%2d-%2dT%2d:%2d:%2d",
-			   &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			   &tm.tm_sec) == 6) {
+		if (sscanf(lqos_cursor_text(c, 0, NULL), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year,
+			   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
 			tm.tm_year -= 1900;
 			tm.tm_mon -= 1;
 			t = (long long)timegm(&tm);
 		}
 	}
-	sqlite3_finalize(st);
+	lqos_cursor_free(c);
 	return t;
 }
 
-int lqos_metrics_write(FILE *out, sqlite3 *db, const struct lqos_config *cfg, long now)
+int lqos_metrics_write(FILE *out, struct lqos_db *db, const struct lqos_config *cfg, long now)
 {
 	static const char *const targets[] = {"webhook", "central"};
 	static const char *const states[] = {"pending", "delivered", "failed"};

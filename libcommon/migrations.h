@@ -11,4 +11,9 @@ struct lqos_migration {
 extern const struct lqos_migration lqos_migrations[];
 extern const unsigned lqos_migrations_count;
 
+/* The PostgreSQL twins (sql/pg/), numbered like the SQLite ones; version
+ * is the schema version recorded in lqos_schema_version. */
+extern const struct lqos_migration lqos_pg_migrations[];
+extern const unsigned lqos_pg_migrations_count;
+
 #endif

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "rows.h"
 #include "store.h"
+#include "store_backend.h"
 
 int lqos_filter_set_prefix(struct lqos_filter *f, const char *text, char *canonical,
 			   size_t canonical_len)
@@ -199,104 +200,91 @@ int lqos_filter_parse(const char *query, struct lqos_filter *f, char *why, size_
 	return 0;
 }
 
-/* WHERE clause with numbered parameters; bind_filter() binds the same. */
-static void build_where(const struct lqos_filter *f, char *out, size_t len)
+/* WHERE clause with parameters ?2.. in the order they are used (?1 is
+ * the page's LIMIT), filled into `p`; returns how many (with ?1). */
+static int build_where(const struct lqos_filter *f, char *out, size_t len, struct lqos_param *p)
 {
 	size_t o = 0;
+	int n = 1;
 
 	out[0] = '\0';
-	o += (size_t)snprintf(out + o, len - o, " WHERE 1");
+	o += (size_t)snprintf(out + o, len - o, " WHERE TRUE");
 	if (f->n_grades > 0) {
 		o += (size_t)snprintf(out + o, len - o, " AND overall_grade IN (");
-		for (size_t i = 0; i < f->n_grades; i++)
-			o += (size_t)snprintf(out + o, len - o, "%s?%zu", i ? ", " : "", 10 + i);
+		for (size_t i = 0; i < f->n_grades; i++) {
+			p[n] = lqos_p_text(lqos_grade_name(f->grades[i]));
+			o += (size_t)snprintf(out + o, len - o, "%s?%d", i ? ", " : "", ++n);
+		}
 		o += (size_t)snprintf(out + o, len - o, ")");
 	}
-	if (f->test_type)
-		o += (size_t)snprintf(out + o, len - o, " AND test_type = ?2");
-	if (f->since[0])
-		o += (size_t)snprintf(out + o, len - o, " AND timestamp >= ?3");
-	if (f->until[0])
-		o += (size_t)snprintf(out + o, len - o, " AND timestamp <= ?4");
-	if (f->has_range)
-		snprintf(out + o, len - o, " AND client_ip_bin BETWEEN ?5 AND ?6");
-}
-
-static void bind_filter(sqlite3_stmt *st, const struct lqos_filter *f)
-{
-	for (size_t i = 0; i < f->n_grades; i++)
-		sqlite3_bind_text(st, (int)(10 + i), lqos_grade_name(f->grades[i]), -1,
-				  SQLITE_STATIC);
-	if (f->test_type)
-		sqlite3_bind_text(st, 2, f->test_type, -1, SQLITE_STATIC);
-	if (f->since[0])
-		sqlite3_bind_text(st, 3, f->since, -1, SQLITE_STATIC);
-	if (f->until[0])
-		sqlite3_bind_text(st, 4, f->until, -1, SQLITE_STATIC);
-	if (f->has_range) {
-		sqlite3_bind_blob(st, 5, f->lo, (int)f->blob_len, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 6, f->hi, (int)f->blob_len, SQLITE_STATIC);
+	if (f->test_type) {
+		p[n] = lqos_p_text(f->test_type);
+		o += (size_t)snprintf(out + o, len - o, " AND test_type = ?%d", ++n);
 	}
+	if (f->since[0]) {
+		p[n] = lqos_p_text(f->since);
+		o += (size_t)snprintf(out + o, len - o, " AND timestamp >= ?%d", ++n);
+	}
+	if (f->until[0]) {
+		p[n] = lqos_p_text(f->until);
+		o += (size_t)snprintf(out + o, len - o, " AND timestamp <= ?%d", ++n);
+	}
+	if (f->has_range) {
+		/* The same binary column on both back ends: an index range scan. */
+		p[n] = lqos_p_blob(f->lo, f->blob_len);
+		p[n + 1] = lqos_p_blob(f->hi, f->blob_len);
+		snprintf(out + o, len - o, " AND client_ip_bin BETWEEN ?%d AND ?%d", n + 1, n + 2);
+		n += 2;
+	}
+	return n;
 }
 
-/* Count the matching rows into *total and prepare the page of them. */
-static sqlite3_stmt *prepare_page(sqlite3 *db, const struct lqos_filter *f, long limit, long *total)
+/* Count the matching rows into *total and open the page of them. The
+ * count's SQL numbers its parameters from ?1 as well: ?1 = ?1 keeps the
+ * numbering of the page's SQL. */
+static struct lqos_cursor *prepare_page(struct lqos_db *db, const struct lqos_filter *f, long limit,
+					long *total)
 {
 	char where[512], sql[1536];
-	sqlite3_stmt *st = NULL;
+	struct lqos_param p[16];
+	long long count = 0;
+	int n;
 
-	build_where(f, where, sizeof(where));
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM test_results%s", where);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	n = build_where(f, where, sizeof(where), p);
+	p[0] = lqos_p_int(limit);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM test_results%s AND ?1 > 0", where);
+	if (lqos_db_long(db, sql, p, n, &count) < 0)
 		return NULL;
-	bind_filter(st, f);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	*total = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	*total = (long)count;
 	snprintf(sql, sizeof(sql),
 		 "SELECT " LQOS_STORE_ROW_COLUMNS " FROM test_results%s ORDER BY id DESC LIMIT ?1",
 		 where);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	bind_filter(st, f);
-	sqlite3_bind_int64(st, 1, limit);
-	return st;
+	return lqos_db_query(db, sql, p, n);
 }
 
-json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, long *total,
+json_t *lqos_query_tests(struct lqos_db *db, const struct lqos_filter *f, long limit, long *total,
 			 char *why, size_t whylen)
 {
-	sqlite3_stmt *st = prepare_page(db, f, limit, total);
-	json_t *rows;
+	struct lqos_cursor *c = prepare_page(db, f, limit, total);
+	json_t *rows = c ? lqos_rows_json(c) : NULL;
 
-	if (st == NULL) {
-		snprintf(why, whylen, "telemetry database error while reading results: %s",
-			 sqlite3_errmsg(db));
-		return NULL;
-	}
-	rows = lqos_rows_json(st);
 	if (rows == NULL)
-		snprintf(why, whylen, "telemetry database error while reading results: %s",
-			 sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		lqos_db_describe(db, "reading results", why, whylen);
+	lqos_cursor_free(c);
 	return rows;
 }
 
-long lqos_query_write_tests(sqlite3 *db, const struct lqos_filter *f, long limit,
+long lqos_query_write_tests(struct lqos_db *db, const struct lqos_filter *f, long limit,
 			    enum lqos_rows_format format, FILE *out, long *total, char *why,
 			    size_t whylen)
 {
-	sqlite3_stmt *st = prepare_page(db, f, limit, total);
+	struct lqos_cursor *c = prepare_page(db, f, limit, total);
 	long n = -1;
 
-	if (st != NULL)
-		n = lqos_rows_write(out, st, format, "    ");
+	if (c != NULL)
+		n = lqos_rows_write(out, c, format, "    ");
 	if (n < 0)
-		snprintf(why, whylen, "telemetry database error while reading results: %s",
-			 sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		lqos_db_describe(db, "reading results", why, whylen);
+	lqos_cursor_free(c);
 	return n;
 }

@@ -9,11 +9,11 @@
 #include <stdio.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "grade.h"
 #include "ipaddr.h"
 #include "rows.h"
+#include "store.h"
 
 struct lqos_filter {
 	enum lqos_grade grades[6]; /* overall_grade in this set */
@@ -44,12 +44,12 @@ int lqos_parse_iso8601(const char *text, char out[32]);
 
 /* Matching rows, newest first, at most `limit`; *total gets the number of
  * matching rows. New JSON array, or NULL with `why`. */
-json_t *lqos_query_tests(sqlite3 *db, const struct lqos_filter *f, long limit, long *total,
+json_t *lqos_query_tests(struct lqos_db *db, const struct lqos_filter *f, long limit, long *total,
 			 char *why, size_t whylen);
 
 /* The same rows written to `out` in `format` (see lqos_rows_write);
  * returns how many, or -1 with `why`. */
-long lqos_query_write_tests(sqlite3 *db, const struct lqos_filter *f, long limit,
+long lqos_query_write_tests(struct lqos_db *db, const struct lqos_filter *f, long limit,
 			    enum lqos_rows_format format, FILE *out, long *total, char *why,
 			    size_t whylen);
 

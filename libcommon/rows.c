@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "store_backend.h"
 
 static bool is_utf8(const unsigned char *p, size_t len)
 {
@@ -60,25 +61,24 @@ static void csv_text(FILE *out, const unsigned char *p, size_t len)
 
 /* One cell: numbers as numbers, text in the format's quoting; what has no
  * value (NULL, NaN, text that is not UTF-8) as null or an empty field. */
-static void write_cell(FILE *out, sqlite3_stmt *st, int i, enum lqos_rows_format format)
+static void write_cell(FILE *out, struct lqos_cursor *st, int i, enum lqos_rows_format format)
 {
 	const char *null = format == LQOS_ROWS_JSON ? "null" : "";
 	const unsigned char *text;
 	size_t len;
 	double d;
 
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER: fprintf(out, "%lld", (long long)sqlite3_column_int64(st, i)); break;
-	case SQLITE_FLOAT:
-		d = sqlite3_column_double(st, i);
+	switch (lqos_cursor_type(st, i)) {
+	case LQOS_VAL_INT: fprintf(out, "%lld", lqos_cursor_int(st, i)); break;
+	case LQOS_VAL_REAL:
+		d = lqos_cursor_real(st, i);
 		if (isfinite(d))
 			fprintf(out, "%.15g", d);
 		else
 			fputs(null, out);
 		break;
-	case SQLITE_TEXT:
-		text = sqlite3_column_text(st, i);
-		len = (size_t)sqlite3_column_bytes(st, i);
+	case LQOS_VAL_TEXT:
+		text = (const unsigned char *)lqos_cursor_text(st, i, &len);
 		if (!is_utf8(text, len))
 			fputs(null, out);
 		else if (format == LQOS_ROWS_JSON)
@@ -90,15 +90,15 @@ static void write_cell(FILE *out, sqlite3_stmt *st, int i, enum lqos_rows_format
 	}
 }
 
-static void write_row(FILE *out, sqlite3_stmt *st, enum lqos_rows_format format)
+static void write_row(FILE *out, struct lqos_cursor *st, enum lqos_rows_format format)
 {
-	int ncol = sqlite3_column_count(st);
+	int ncol = lqos_cursor_ncols(st);
 
 	if (format == LQOS_ROWS_JSON)
 		fputc('{', out);
 	for (int i = 0; i < ncol; i++) {
 		if (format == LQOS_ROWS_JSON)
-			fprintf(out, "%s\"%s\": ", i ? ", " : "", sqlite3_column_name(st, i));
+			fprintf(out, "%s\"%s\": ", i ? ", " : "", lqos_cursor_name(st, i));
 		else if (i)
 			fputc(',', out);
 		write_cell(out, st, i, format);
@@ -106,17 +106,18 @@ static void write_row(FILE *out, sqlite3_stmt *st, enum lqos_rows_format format)
 	fputs(format == LQOS_ROWS_JSON ? "}" : "\r\n", out);
 }
 
-long lqos_rows_write(FILE *out, sqlite3_stmt *st, enum lqos_rows_format format, const char *indent)
+long lqos_rows_write(FILE *out, struct lqos_cursor *st, enum lqos_rows_format format,
+		     const char *indent)
 {
 	long rows = 0;
 	int rc;
 
 	if (format == LQOS_ROWS_CSV) {
-		for (int i = 0; i < sqlite3_column_count(st); i++)
-			fprintf(out, "%s%s", i ? "," : "", sqlite3_column_name(st, i));
+		for (int i = 0; i < lqos_cursor_ncols(st); i++)
+			fprintf(out, "%s%s", i ? "," : "", lqos_cursor_name(st, i));
 		fputs("\r\n", out);
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = lqos_cursor_next(st)) == 1) {
 		if (format == LQOS_ROWS_JSON) {
 			fputs(rows ? ",\n" : "\n", out);
 			fputs(indent, out);
@@ -124,10 +125,10 @@ long lqos_rows_write(FILE *out, sqlite3_stmt *st, enum lqos_rows_format format, 
 		write_row(out, st, format);
 		rows++;
 	}
-	return rc == SQLITE_DONE ? rows : -1;
+	return rc == 0 ? rows : -1;
 }
 
-json_t *lqos_rows_json(sqlite3_stmt *st)
+json_t *lqos_rows_json(struct lqos_cursor *st)
 {
 	char *text = NULL;
 	size_t len = 0;

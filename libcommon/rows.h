@@ -1,4 +1,4 @@
-/* Result rows serialised once, straight from a SQLite statement, as JSON
+/* Result rows serialised once, straight from a store cursor, as JSON
  * or CSV: /recent?limit=1000 must not pay for building and freeing a
  * Jansson tree of 24,000 values. Every support API answer and export
  * goes through lqos_rows_write, so JSON and CSV cells always agree. */
@@ -8,7 +8,8 @@
 #include <stdio.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
+
+struct lqos_cursor;
 
 enum lqos_rows_format {
 	/* One-line JSON objects (column names as keys, numbers as numbers,
@@ -23,12 +24,13 @@ enum lqos_rows_format {
 };
 
 /* Step `st` to the end writing each row to `out`. Returns the number of
- * rows, or -1 when SQLite failed (the caller discards what was written).
+ * rows, or -1 when the database failed (the caller discards what was written).
  * Does not finalize. */
-long lqos_rows_write(FILE *out, sqlite3_stmt *st, enum lqos_rows_format format, const char *indent);
+long lqos_rows_write(FILE *out, struct lqos_cursor *st, enum lqos_rows_format format,
+		     const char *indent);
 
 /* The same rows as a new Jansson array of objects (what LQOS_ROWS_JSON
- * writes, parsed), or NULL when SQLite failed or memory ran out. */
-json_t *lqos_rows_json(sqlite3_stmt *st);
+ * writes, parsed), or NULL when the database failed or memory ran out. */
+json_t *lqos_rows_json(struct lqos_cursor *st);
 
 #endif

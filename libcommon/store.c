@@ -1,333 +1,130 @@
+/* The storage operations written once for both back ends (the SQL the
+ * two dialects agree on), over the seam in store_backend.h. */
 #include "store.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <time.h>
 
-#include "migrations.h"
 #include "ipaddr.h"
 #include "rows.h"
-
-#define BUSY_TIMEOUT_MS 10000
-#define WAL_CHECKPOINT_BYTES (256 * 1024)
+#include "store_backend.h"
 
 #define ROW_COLUMNS LQOS_STORE_ROW_COLUMNS
 
-/* SQLite's own busy timeout sleeps longer and longer between tries (up
- * to 100 ms): under many short writers a waiting one keeps losing the
- * race, and a few submissions waited seconds behind the rest. Retrying
- * after 1, 2, 3, 4, then every 5 ms keeps each wait close to the real
- * queue; the total is still about BUSY_TIMEOUT_MS. */
-#define BUSY_RETRY_MAX_MS 5
-
-static int busy_retry(void *ctx, int count)
+struct lqos_db *lqos_store_connect(const struct lqos_config *cfg, char *why, size_t whylen)
 {
-	int ms = count < BUSY_RETRY_MAX_MS ? count + 1 : BUSY_RETRY_MAX_MS;
-
-	(void)ctx;
-	if ((long)count * BUSY_RETRY_MAX_MS >= BUSY_TIMEOUT_MS)
-		return 0;
-	sqlite3_sleep(ms);
-	return 1;
+	if (cfg->database_url != NULL && cfg->database_url[0] != '\0')
+		return lqos_store_open_pg(cfg->database_url, why, whylen);
+	return lqos_store_open(cfg->database_path, why, whylen);
 }
 
-/* True when the file system holding `path` is mounted read-only (then
- * permissions are not what the operator has to fix). */
-static bool on_readonly_fs(const char *path)
+struct lqos_db *lqos_store_open(const char *path, char *why, size_t whylen)
 {
-	char dir[PATH_MAX];
-	const char *slash = path ? strrchr(path, '/') : NULL;
-	size_t len;
-	struct statvfs vfs;
-
-	if (slash == NULL)
-		return false;
-	len = slash == path ? 1 : (size_t)(slash - path);
-	if (len >= sizeof(dir))
-		return false;
-	memcpy(dir, path, len);
-	dir[len] = '\0';
-	return statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;
+	return lqos_store_sqlite_open(path, why, whylen);
 }
 
-static void describe_error(sqlite3 *db, const char *path, const char *what, char *why,
-			   size_t whylen)
+void lqos_store_close(struct lqos_db *db)
 {
-	int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
+	if (db != NULL)
+		db->ops->close(db);
+}
 
-	switch (code & 0xff) {
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_CANTOPEN:
-		if (on_readonly_fs(path)) {
-			snprintf(why, whylen,
-				 "telemetry database %s cannot be written: its file system is "
-				 "mounted read-only",
-				 path);
-			break;
-		}
-		snprintf(why, whylen,
-			 "telemetry database %s cannot be written (%s): the directory and file "
-			 "must be writable by the web server user",
-			 path ? path : "", db ? sqlite3_errmsg(db) : what);
-		break;
-	case SQLITE_FULL:
-		snprintf(why, whylen,
-			 "telemetry database %s: disk full; free space in its directory",
-			 path ? path : "");
-		break;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		snprintf(why, whylen, "telemetry database is busy; try again in a moment");
-		break;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		snprintf(why, whylen,
-			 "telemetry database %s is damaged or not a database; restore it from "
-			 "backup",
-			 path ? path : "");
-		break;
-	default:
-		snprintf(why, whylen, "telemetry database error while %s: %s", what,
-			 db ? sqlite3_errmsg(db) : "unknown");
+const char *lqos_store_kind(const struct lqos_db *db)
+{
+	return db->ops->name;
+}
+
+struct lqos_cursor *lqos_db_query(struct lqos_db *db, const char *sql, const struct lqos_param *p,
+				  int n)
+{
+	return db->ops->query(db, sql, p, n);
+}
+
+int lqos_db_exec(struct lqos_db *db, const char *sql, const struct lqos_param *p, int n,
+		 long long *changes)
+{
+	return db->ops->exec(db, sql, p, n, changes);
+}
+
+void lqos_store_describe(struct lqos_db *db, const char *what, char *why, size_t whylen)
+{
+	db->ops->describe(db, what, why, whylen);
+}
+
+void lqos_db_describe(struct lqos_db *db, const char *what, char *why, size_t whylen)
+{
+	db->ops->describe(db, what, why, whylen);
+}
+
+int lqos_cursor_next(struct lqos_cursor *c)
+{
+	return c->ops->next(c);
+}
+
+int lqos_cursor_ncols(struct lqos_cursor *c)
+{
+	return c->ops->ncols(c);
+}
+
+const char *lqos_cursor_name(struct lqos_cursor *c, int i)
+{
+	return c->ops->col_name(c, i);
+}
+
+enum lqos_val lqos_cursor_type(struct lqos_cursor *c, int i)
+{
+	return c->ops->col_type(c, i);
+}
+
+long long lqos_cursor_int(struct lqos_cursor *c, int i)
+{
+	return c->ops->col_int(c, i);
+}
+
+double lqos_cursor_real(struct lqos_cursor *c, int i)
+{
+	return c->ops->col_real(c, i);
+}
+
+const char *lqos_cursor_text(struct lqos_cursor *c, int i, size_t *len)
+{
+	if (c->ops->col_type(c, i) == LQOS_VAL_NULL) {
+		if (len)
+			*len = 0;
+		return NULL;
 	}
+	return (const char *)c->ops->col_text(c, i, len);
 }
 
-/* mkdir -p for the directory part of `path`. */
-static int make_parent_dirs(const char *path, char *why, size_t whylen)
+void lqos_cursor_free(struct lqos_cursor *c)
 {
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-	struct stat st;
-	char *slash;
-
-	if (len == 0 || len >= sizeof(buf)) {
-		snprintf(why, whylen, "database_path is empty or too long");
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	/* Every request opens the database: when its directory exists (the
-	 * usual case) one stat() is all this costs. */
-	slash = strrchr(buf, '/');
-	if (slash != NULL && slash != buf) {
-		*slash = '\0';
-		if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
-			return 0;
-		*slash = '/';
-	}
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-			snprintf(why, whylen,
-				 "cannot create database directory %s: %s (it must be writable "
-				 "by the web server user)",
-				 buf, strerror(errno));
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
+	if (c != NULL)
+		c->ops->cursor_free(c);
 }
 
-static int exec_sql(sqlite3 *db, const char *sql)
+int lqos_db_long(struct lqos_db *db, const char *sql, const struct lqos_param *p, int n,
+		 long long *out)
 {
-	return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
-static int query_long(sqlite3 *db, const char *sql, long *out)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = (long)sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int user_version(sqlite3 *db, int *out)
-{
-	long v = 0;
-	int rc = query_long(db, "PRAGMA user_version", &v);
-
-	*out = (int)v;
-	return rc;
-}
-
-/* Apply every migration above the file's user_version, each with its
- * version bump, in one IMMEDIATE transaction so concurrent first
- * requests serialise here. */
-static int migrate(sqlite3 *db, const char *path, char *why, size_t whylen)
-{
-	int version = 0;
-	int latest = (int)lqos_migrations[lqos_migrations_count - 1].version;
-	char pragma[64];
-
-	if (user_version(db, &version) != SQLITE_OK)
-		goto fail_read;
-	if (version >= latest)
-		return 0;
-	if (exec_sql(db, "BEGIN IMMEDIATE") != SQLITE_OK)
-		goto fail_read;
-	if (user_version(db, &version) != SQLITE_OK)
-		goto fail;
-	for (unsigned i = 0; i < lqos_migrations_count; i++) {
-		const struct lqos_migration *m = &lqos_migrations[i];
-		if (m->version <= version)
-			continue;
-		if (exec_sql(db, m->sql) != SQLITE_OK) {
-			snprintf(why, whylen, "telemetry database %s: migration %s failed: %s",
-				 path, m->name, sqlite3_errmsg(db));
-			exec_sql(db, "ROLLBACK");
-			return -1;
-		}
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
-		if (exec_sql(db, pragma) != SQLITE_OK)
-			goto fail;
-	}
-	if (exec_sql(db, "COMMIT") != SQLITE_OK)
-		goto fail;
-	return 0;
-fail:
-	describe_error(db, path, "upgrading the schema", why, whylen);
-	exec_sql(db, "ROLLBACK");
-	return -1;
-fail_read:
-	describe_error(db, path, "reading the schema version", why, whylen);
-	return -1;
-}
-
-static int try_wal(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	int is_wal = 0;
-	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *mode = sqlite3_column_text(st, 0);
-		is_wal = mode != NULL && strcmp((const char *)mode, "wal") == 0;
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK || is_wal)
-		return rc;
-	return exec_sql(db, "PRAGMA journal_mode = WAL");
-}
-
-/* When the first requests on a new file switch it to WAL at once, SQLite
- * answers all but one SQLITE_BUSY straight away (waiting could deadlock,
- * so the busy handler is not called): retry for up to the busy timeout. */
-static int ensure_wal(sqlite3 *db)
-{
-	for (int waited = 0;; waited += 10) {
-		int rc = try_wal(db);
-
-		if (rc == SQLITE_OK)
-			return 0;
-		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) ||
-		    waited >= BUSY_TIMEOUT_MS)
-			return -1;
-		sqlite3_sleep(10);
-	}
-}
-
-/* lqos_ip_blob() in SQL: inserts and migration 004 fill client_ip_bin. */
-static void ip_blob_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	uint8_t blob[LQOS_IP_BLOB_MAX];
-	size_t len;
-
-	(void)argc;
-	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
-		sqlite3_result_null(ctx);
-		return;
-	}
-	len = lqos_ip_blob((const char *)sqlite3_value_text(argv[0]), blob);
-	if (len == 0)
-		sqlite3_result_null(ctx);
-	else
-		sqlite3_result_blob(ctx, blob, (int)len, SQLITE_TRANSIENT);
-}
-
-sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen)
-{
-	sqlite3 *db = NULL;
+	struct lqos_cursor *c = lqos_db_query(db, sql, p, n);
 	int rc;
 
-	if (path == NULL || path[0] != '/') {
-		snprintf(why, whylen, "database_path must be an absolute path");
-		return NULL;
+	if (c == NULL)
+		return -1;
+	rc = lqos_cursor_next(c);
+	if (rc == 1 && lqos_cursor_type(c, 0) != LQOS_VAL_NULL) {
+		*out = lqos_cursor_int(c, 0);
+		rc = 0;
+	} else if (rc == 1 || rc == 0) {
+		rc = 1;
 	}
-	if (make_parent_dirs(path, why, whylen) != 0)
-		return NULL;
-	rc = sqlite3_open_v2(
-		path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		describe_error(db, path, "opening", why, whylen);
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_handler(db, busy_retry, NULL);
-	sqlite3_extended_result_codes(db, 1);
-	/* Every CGI request is the last connection to close: by default each
-	 * one would checkpoint (four fsyncs) and delete the WAL. Instead the
-	 * WAL is kept, and lqos_store_close() checkpoints and truncates it
-	 * once it passes WAL_CHECKPOINT_BYTES: the fsyncs are paid every few
-	 * submissions, and the WAL recovery each new process runs (a process
-	 * that opens the database alone rebuilds the WAL index) stays small. */
-	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	{
-		int persist = 1;
-		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	}
-	if (ensure_wal(db) != 0) {
-		describe_error(db, path, "switching to WAL", why, whylen);
-		goto fail;
-	}
-	if (sqlite3_create_function(db, "lqos_ip_blob", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-				    ip_blob_sql, NULL, NULL) != SQLITE_OK) {
-		describe_error(db, path, "registering functions", why, whylen);
-		goto fail;
-	}
-	exec_sql(db, "PRAGMA synchronous = NORMAL");
-	exec_sql(db, "PRAGMA wal_autocheckpoint = 0");
-	if (migrate(db, path, why, whylen) != 0)
-		goto fail;
-	return db;
-fail:
-	sqlite3_close(db);
-	return NULL;
-}
-
-void lqos_store_close(sqlite3 *db)
-{
-	const char *wal;
-	struct stat st;
-
-	if (db == NULL)
-		return;
-	wal = sqlite3_filename_wal(sqlite3_db_filename(db, "main"));
-	/* Best effort: when another connection is busy it is skipped and a
-	 * later close does it. */
-	if (wal != NULL && stat(wal, &st) == 0 && st.st_size > WAL_CHECKPOINT_BYTES)
-		sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	sqlite3_close(db);
+	lqos_cursor_free(c);
+	return rc;
 }
 
 void lqos_store_now(char out[LQOS_TIMESTAMP_LEN])
@@ -346,6 +143,23 @@ void lqos_store_now(char out[LQOS_TIMESTAMP_LEN])
 		 (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
 }
 
+void lqos_store_make_test_id(char out[LQOS_TEST_ID_LEN], long long unix_seconds)
+{
+	unsigned long long r = 0;
+
+	/* 63 random bits: unique across servers that share nothing (two
+	 * SQLite servers sending to one portal) and across servers sharing
+	 * one PostgreSQL database alike, with no coordination. */
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r = ((unsigned long long)ts.tv_nsec << 32) ^ (unsigned long long)getpid() ^
+		    (unsigned long long)ts.tv_sec * 0x9e3779b97f4a7c15ull;
+	}
+	r &= 0x7fffffffffffffffull;
+	snprintf(out, LQOS_TEST_ID_LEN, "isp_%lld_%llu", unix_seconds, r);
+}
+
 static void iso_from_time(time_t t, char *out, size_t outlen)
 {
 	struct tm tm;
@@ -356,60 +170,49 @@ static void iso_from_time(time_t t, char *out, size_t outlen)
 }
 
 /* Two decimals are plenty for Mbps and ms and keep JSON readable. */
-static void bind_measure(sqlite3_stmt *st, int idx, double v)
+static struct lqos_param measure(double v)
 {
-	if (isfinite(v))
-		sqlite3_bind_double(st, idx, round(v * 100.0) / 100.0);
-	else
-		sqlite3_bind_null(st, idx);
+	return lqos_p_real(round(v * 100.0) / 100.0);
 }
 
-static void bind_grade(sqlite3_stmt *st, int idx, enum lqos_grade g)
+static struct lqos_param grade(enum lqos_grade g)
 {
-	const char *name = lqos_grade_name(g);
-
-	if (name)
-		sqlite3_bind_text(st, idx, name, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, idx);
+	return lqos_p_text(lqos_grade_name(g));
 }
 
-static void bind_score(sqlite3_stmt *st, int idx, int score)
+static struct lqos_param score(int s)
 {
-	if (score >= 0)
-		sqlite3_bind_int(st, idx, score);
-	else
-		sqlite3_bind_null(st, idx);
+	return s >= 0 ? lqos_p_int(s) : lqos_p_null();
 }
 
 /* Within the write transaction: how many results this IP stored in the
  * last hour, and when the oldest of them leaves the window. */
-static int check_rate(sqlite3 *db, const char *ip, long limit, long *retry_after)
+static int check_rate(struct lqos_db *db, const char *ip, long limit, long *retry_after)
 {
 	char since[64];
-	sqlite3_stmt *st;
+	struct lqos_param p[2];
+	struct lqos_cursor *c;
 	time_t now = time(NULL);
 	long count = 0;
-	int rc;
 
-	iso_from_time(now - 3600, since, sizeof(since));
-	rc = sqlite3_prepare_v2(db,
-				"SELECT count(*), min(timestamp) FROM test_results "
-				"WHERE client_ip = ?1 AND timestamp >= ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
+	if (db->ops->lock_key != NULL && db->ops->lock_key(db, ip) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, since, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+	iso_from_time(now - 3600, since, sizeof(since));
+	p[0] = lqos_p_text(ip);
+	p[1] = lqos_p_text(since);
+	c = lqos_db_query(db,
+			  "SELECT count(*), min(timestamp) FROM test_results "
+			  "WHERE client_ip = ?1 AND timestamp >= ?2",
+			  p, 2);
+	if (c == NULL || lqos_cursor_next(c) != 1) {
+		lqos_cursor_free(c);
 		return -1;
 	}
-	count = (long)sqlite3_column_int64(st, 0);
+	count = (long)lqos_cursor_int(c, 0);
 	*retry_after = 60;
-	if (count >= limit && sqlite3_column_type(st, 1) == SQLITE_TEXT) {
+	if (count >= limit && lqos_cursor_type(c, 1) == LQOS_VAL_TEXT) {
 		struct tm tm = {0};
-		const char *oldest = (const char *)sqlite3_column_text(st, 1);
+		const char *oldest = lqos_cursor_text(c, 1, NULL);
 		if (sscanf(oldest, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
 			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
 			time_t t;
@@ -421,7 +224,7 @@ static int check_rate(sqlite3 *db, const char *ip, long limit, long *retry_after
 				*retry_after = 1;
 		}
 	}
-	sqlite3_finalize(st);
+	lqos_cursor_free(c);
 	return count >= limit ? 1 : 0;
 }
 
@@ -433,54 +236,49 @@ static const char insert_sql[] =
 	"alex_grade, sarah_grade, jake_grade, computer_grade, test_server_name, "
 	"test_duration_seconds, details_json, client_ip_bin) VALUES "
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-	"?19, ?20, ?21, ?22, ?23, ?24, ?25, lqos_ip_blob(?4))";
+	"?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
 
-static int insert_row(sqlite3 *db, const struct lqos_store_insert_args *a, sqlite3_int64 id,
+static int insert_row(struct lqos_db *db, const struct lqos_store_insert_args *a, long long id,
 		      const char *test_id, const char *timestamp)
 {
 	const struct lqos_result *r = a->result;
 	const char *server = r->server_name[0] ? r->server_name : a->server_name;
 	json_t *details = lqos_result_details_json(r);
 	char *details_text = json_dumps(details, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	sqlite3_stmt *st = NULL;
+	uint8_t blob[LQOS_IP_BLOB_MAX];
+	size_t blob_len = lqos_ip_blob(a->client_ip, blob);
+	struct lqos_param p[26] = {
+		lqos_p_int(id),
+		lqos_p_text(test_id),
+		lqos_p_text(timestamp),
+		lqos_p_text(a->client_ip),
+		lqos_p_text(a->user_agent),
+		lqos_p_text(lqos_test_type_name(r->type)),
+		measure(r->download_mbps),
+		measure(r->upload_mbps),
+		measure(r->baseline_latency_ms),
+		measure(r->phase[LQOS_PHASE_DOWNLOAD].latency_increase_ms),
+		measure(r->phase[LQOS_PHASE_UPLOAD].latency_increase_ms),
+		measure(r->phase[LQOS_PHASE_BIDIRECTIONAL].latency_increase_ms),
+		score(r->single_user_score),
+		grade(r->phase_grade[LQOS_PHASE_DOWNLOAD]),
+		grade(r->phase_grade[LQOS_PHASE_UPLOAD]),
+		grade(r->phase_grade[LQOS_PHASE_BIDIRECTIONAL]),
+		grade(r->overall_grade),
+		score(r->household_score),
+		grade(r->user_grade[LQOS_USER_ALEX]),
+		grade(r->user_grade[LQOS_USER_SARAH]),
+		grade(r->user_grade[LQOS_USER_JAKE]),
+		grade(r->user_grade[LQOS_USER_COMPUTER]),
+		lqos_p_text(server && server[0] ? server : NULL),
+		measure(r->test_duration_seconds),
+		lqos_p_text(details_text),
+		blob_len ? lqos_p_blob(blob, blob_len) : lqos_p_null(),
+	};
 	int rc;
 
 	json_decref(details);
-	rc = sqlite3_prepare_v2(db, insert_sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, test_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, timestamp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, a->client_ip, -1, SQLITE_STATIC);
-	if (a->user_agent)
-		sqlite3_bind_text(st, 5, a->user_agent, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, lqos_test_type_name(r->type), -1, SQLITE_STATIC);
-	bind_measure(st, 7, r->download_mbps);
-	bind_measure(st, 8, r->upload_mbps);
-	bind_measure(st, 9, r->baseline_latency_ms);
-	bind_measure(st, 10, r->phase[LQOS_PHASE_DOWNLOAD].latency_increase_ms);
-	bind_measure(st, 11, r->phase[LQOS_PHASE_UPLOAD].latency_increase_ms);
-	bind_measure(st, 12, r->phase[LQOS_PHASE_BIDIRECTIONAL].latency_increase_ms);
-	bind_score(st, 13, r->single_user_score);
-	bind_grade(st, 14, r->phase_grade[LQOS_PHASE_DOWNLOAD]);
-	bind_grade(st, 15, r->phase_grade[LQOS_PHASE_UPLOAD]);
-	bind_grade(st, 16, r->phase_grade[LQOS_PHASE_BIDIRECTIONAL]);
-	bind_grade(st, 17, r->overall_grade);
-	bind_score(st, 18, r->household_score);
-	bind_grade(st, 19, r->user_grade[LQOS_USER_ALEX]);
-	bind_grade(st, 20, r->user_grade[LQOS_USER_SARAH]);
-	bind_grade(st, 21, r->user_grade[LQOS_USER_JAKE]);
-	bind_grade(st, 22, r->user_grade[LQOS_USER_COMPUTER]);
-	if (server && server[0])
-		sqlite3_bind_text(st, 23, server, -1, SQLITE_STATIC);
-	bind_measure(st, 24, r->test_duration_seconds);
-	if (details_text)
-		sqlite3_bind_text(st, 25, details_text, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-out:
-	sqlite3_finalize(st);
+	rc = lqos_db_exec(db, insert_sql, p, 26, NULL);
 	free(details_text);
 	return rc;
 }
@@ -489,167 +287,154 @@ out:
  * the ids: the row count is kept by triggers (migration 5), and only the
  * rows over max are deleted, oldest first along the id index. After the
  * first insert that is one row: the cost depends on neither the table's
- * size nor max. */
-static int prune(sqlite3 *db, long max)
+ * size nor max. With several servers on one PostgreSQL database the
+ * count row is updated by every insert, so the inserts serialise on it
+ * and max_stored_tests holds across all of them. */
+static int prune(struct lqos_db *db, long max)
 {
-	sqlite3_stmt *st = NULL;
-	long count = 0;
-	int rc = query_long(db, "SELECT n FROM test_results_count", &count);
+	long long count = 0;
+	struct lqos_param p;
 
-	if (rc != SQLITE_OK || count <= max)
-		return rc;
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM test_results WHERE id IN "
-			       "(SELECT id FROM test_results ORDER BY id LIMIT ?1)",
-			       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 1, count - max) == SQLITE_OK)
-		rc = sqlite3_step(st);
-	else
-		rc = sqlite3_errcode(db);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (lqos_db_long(db, "SELECT n FROM test_results_count", NULL, 0, &count) < 0)
+		return -1;
+	if (count <= max)
+		return 0;
+	p = lqos_p_int(count - max);
+	return lqos_db_exec(db,
+			    "DELETE FROM test_results WHERE id IN "
+			    "(SELECT id FROM test_results ORDER BY id LIMIT ?1)",
+			    &p, 1, NULL);
 }
 
-enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_insert_args *a,
+enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_store_insert_args *a,
 					 char test_id[LQOS_TEST_ID_LEN],
 					 char timestamp[LQOS_TIMESTAMP_LEN], long *retry_after,
 					 char *why, size_t whylen)
 {
-	long max_id = 0;
-	sqlite3_int64 id;
+	long long id = 0;
 	int limited;
 
-	if (exec_sql(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
-		describe_error(db, sqlite3_db_filename(db, "main"), "starting a write", why,
-			       whylen);
+	if (db->ops->begin(db) != 0) {
+		lqos_db_describe(db, "starting a write", why, whylen);
 		return LQOS_STORE_UNAVAILABLE;
 	}
 	if (a->max_per_ip_per_hour > 0) {
 		limited = check_rate(db, a->client_ip, a->max_per_ip_per_hour, retry_after);
 		if (limited != 0) {
-			exec_sql(db, "ROLLBACK");
-			if (limited > 0)
-				return LQOS_STORE_RATE_LIMITED;
-			describe_error(db, sqlite3_db_filename(db, "main"),
-				       "checking the rate limit", why, whylen);
-			return LQOS_STORE_UNAVAILABLE;
+			if (limited < 0)
+				lqos_db_describe(db, "checking the rate limit", why, whylen);
+			db->ops->rollback(db);
+			return limited > 0 ? LQOS_STORE_RATE_LIMITED : LQOS_STORE_UNAVAILABLE;
 		}
 	}
-	if (query_long(db, "SELECT coalesce(max(id), 0) FROM test_results", &max_id) != SQLITE_OK)
+	if (lqos_db_long(db, db->ops->next_id_sql, NULL, 0, &id) != 0)
 		goto fail;
-	id = (sqlite3_int64)max_id + 1;
 	lqos_store_now(timestamp);
-	snprintf(test_id, LQOS_TEST_ID_LEN, "isp_%lld_%lld", (long long)time(NULL), (long long)id);
-	if (insert_row(db, a, id, test_id, timestamp) != SQLITE_OK)
+	lqos_store_make_test_id(test_id, (long long)time(NULL));
+	if (insert_row(db, a, id, test_id, timestamp) != 0)
 		goto fail;
 	if (a->hook != NULL && a->hook(db, test_id, timestamp, a->hook_ctx, why, whylen) != 0) {
-		exec_sql(db, "ROLLBACK");
+		db->ops->rollback(db);
 		return LQOS_STORE_UNAVAILABLE;
 	}
-	if (prune(db, a->max_stored_tests) != SQLITE_OK)
+	if (prune(db, a->max_stored_tests) != 0)
 		goto fail;
-	if (exec_sql(db, "COMMIT") != SQLITE_OK)
+	if (db->ops->commit(db) != 0)
 		goto fail;
 	return LQOS_STORE_OK;
 fail:
-	describe_error(db, sqlite3_db_filename(db, "main"), "storing the result", why, whylen);
-	exec_sql(db, "ROLLBACK");
+	lqos_db_describe(db, "storing the result", why, whylen);
+	db->ops->rollback(db);
 	return LQOS_STORE_UNAVAILABLE;
 }
 
-int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen)
+int lqos_store_stats(struct lqos_db *db, json_t *obj, char *why, size_t whylen)
 {
-	long total = 0, unique = 0, single = 0, household = 0;
-	sqlite3_stmt *st;
+	long long total = 0, unique = 0, single = 0, household = 0;
+	struct lqos_cursor *c;
 
-	if (query_long(db, "SELECT count(*) FROM test_results", &total) != SQLITE_OK ||
-	    query_long(db, "SELECT count(DISTINCT client_ip) FROM test_results", &unique) !=
-		    SQLITE_OK ||
-	    query_long(db, "SELECT count(*) FROM test_results WHERE test_type = 'single_user'",
-		       &single) != SQLITE_OK ||
-	    query_long(db,
-		       "SELECT count(*) FROM test_results WHERE test_type = 'virtual_household'",
-		       &household) != SQLITE_OK) {
-		describe_error(db, NULL, "counting results", why, whylen);
+	if (lqos_db_long(db, "SELECT count(*) FROM test_results", NULL, 0, &total) < 0 ||
+	    lqos_db_long(db, "SELECT count(DISTINCT client_ip) FROM test_results", NULL, 0,
+			 &unique) < 0 ||
+	    lqos_db_long(db, "SELECT count(*) FROM test_results WHERE test_type = 'single_user'",
+			 NULL, 0, &single) < 0 ||
+	    lqos_db_long(db,
+			 "SELECT count(*) FROM test_results WHERE test_type = 'virtual_household'",
+			 NULL, 0, &household) < 0) {
+		lqos_db_describe(db, "counting results", why, whylen);
 		return -1;
 	}
 	json_object_set_new(obj, "total_tests_stored", json_integer(total));
 	json_object_set_new(obj, "unique_client_ips", json_integer(unique));
 	json_object_set_new(obj, "single_user_tests", json_integer(single));
 	json_object_set_new(obj, "virtual_household_tests", json_integer(household));
-	if (sqlite3_prepare_v2(db, "SELECT timestamp FROM test_results ORDER BY id DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK) {
-		describe_error(db, NULL, "reading results", why, whylen);
+	c = lqos_db_query(db, "SELECT timestamp FROM test_results ORDER BY id DESC LIMIT 1", NULL,
+			  0);
+	if (c == NULL) {
+		lqos_db_describe(db, "reading results", why, whylen);
 		return -1;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT)
+	if (lqos_cursor_next(c) == 1 && lqos_cursor_type(c, 0) == LQOS_VAL_TEXT)
 		json_object_set_new(obj, "last_test_time",
-				    json_string((const char *)sqlite3_column_text(st, 0)));
+				    json_string(lqos_cursor_text(c, 0, NULL)));
 	else
 		json_object_set_new(obj, "last_test_time", json_null());
-	sqlite3_finalize(st);
+	lqos_cursor_free(c);
 	return 0;
 }
 
-char *lqos_store_meta_get(sqlite3 *db, const char *key)
+char *lqos_store_meta_get(struct lqos_db *db, const char *key)
 {
-	sqlite3_stmt *st;
+	struct lqos_param p = lqos_p_text(key);
+	struct lqos_cursor *c = lqos_db_query(db, "SELECT value FROM meta WHERE key = ?1", &p, 1);
 	char *value = NULL;
 
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (c == NULL)
 		return NULL;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		value = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	if (lqos_cursor_next(c) == 1 && lqos_cursor_type(c, 0) != LQOS_VAL_NULL)
+		value = strdup(lqos_cursor_text(c, 0, NULL));
+	lqos_cursor_free(c);
 	return value;
 }
 
-int lqos_store_meta_set(sqlite3 *db, const char *key, const char *value)
+int lqos_store_meta_set(struct lqos_db *db, const char *key, const char *value)
 {
 	return lqos_store_meta_change(db, key, value) < 0 ? -1 : 0;
 }
 
-int lqos_store_meta_change(sqlite3 *db, const char *key, const char *value)
+int lqos_store_meta_change(struct lqos_db *db, const char *key, const char *value)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db,
-				    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-				    "ON CONFLICT(key) DO UPDATE SET value = excluded.value "
-				    "WHERE meta.value IS NOT excluded.value",
-				    -1, &st, NULL);
+	struct lqos_param p[2] = {lqos_p_text(key), lqos_p_text(value)};
+	long long changes = 0;
 
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (lqos_db_exec(db,
+			 "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+			 "ON CONFLICT(key) DO UPDATE SET value = excluded.value "
+			 "WHERE meta.value IS DISTINCT FROM excluded.value",
+			 p, 2, &changes) != 0)
 		return -1;
-	return sqlite3_changes(db) > 0 ? 1 : 0;
+	return changes > 0 ? 1 : 0;
 }
 
-json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whylen)
+json_t *lqos_store_test(struct lqos_db *db, const char *test_id, char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
+	struct lqos_param p = lqos_p_text(test_id);
+	struct lqos_cursor *c;
 	json_t *rows, *row, *details = NULL;
-	int rc;
 
 	why[0] = '\0';
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " ROW_COLUMNS ", details_json FROM test_results "
-			       "WHERE test_id = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
-		describe_error(db, NULL, "reading results", why, whylen);
+	c = lqos_db_query(db,
+			  "SELECT " ROW_COLUMNS ", details_json FROM test_results "
+			  "WHERE test_id = ?1",
+			  &p, 1);
+	if (c == NULL) {
+		lqos_db_describe(db, "reading results", why, whylen);
 		return NULL;
 	}
-	sqlite3_bind_text(st, 1, test_id, -1, SQLITE_STATIC);
-	rows = lqos_rows_json(st);
+	rows = lqos_rows_json(c);
 	if (rows == NULL)
-		describe_error(db, sqlite3_db_filename(db, "main"), "reading results", why, whylen);
-	sqlite3_finalize(st);
+		lqos_db_describe(db, "reading results", why, whylen);
+	lqos_cursor_free(c);
 	if (rows == NULL)
 		return NULL;
 	row = json_array_get(rows, 0);
@@ -664,7 +449,6 @@ json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whyl
 		details = json_loads(json_string_value(json_object_get(row, "details_json")), 0,
 				     NULL);
 	json_object_del(row, "details_json");
-	rc = json_object_set_new(row, "details", details ? details : json_null());
-	(void)rc;
+	json_object_set_new(row, "details", details ? details : json_null());
 	return row;
 }

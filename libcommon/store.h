@@ -1,5 +1,8 @@
-/* The SQLite telemetry store: schema and migrations, inserts with
- * retention, and the queries behind the support API. */
+/* The telemetry store: schema and migrations, inserts with retention,
+ * and the queries behind the support API. One seam, two back ends:
+ * SQLite (store_sqlite.c, the default) and PostgreSQL (store_pg.c, when
+ * database_url is set). Callers hold a struct lqos_db and never ask which
+ * one they got. */
 #ifndef LQOS_STORE_H
 #define LQOS_STORE_H
 
@@ -7,9 +10,11 @@
 #include <stddef.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
-
+#include "config.h"
 #include "result.h"
+
+/* An open store (either back end). */
+struct lqos_db;
 
 #define LQOS_TEST_ID_LEN 64
 
@@ -30,13 +35,33 @@ enum lqos_store_status {
 	LQOS_STORE_UNAVAILABLE,
 };
 
-/* Open (creating the directory, the file and the schema as needed) the
- * database at `path`: WAL journal, busy timeout, migrations applied.
+/* Open the store the configuration names: PostgreSQL when database_url
+ * is set, else the SQLite file at database_path. Migrations applied.
  * Returns the handle (close with lqos_store_close), or NULL with a
- * message an operator can act on in `why`. */
-sqlite3 *lqos_store_open(const char *path, char *why, size_t whylen);
+ * message an operator can act on in `why` (never a password). */
+struct lqos_db *lqos_store_connect(const struct lqos_config *cfg, char *why, size_t whylen);
 
-void lqos_store_close(sqlite3 *db);
+/* Open (creating the directory, the file and the schema as needed) the
+ * SQLite database at `path`: WAL journal, busy timeout, migrations
+ * applied. NULL with `why` on failure. */
+struct lqos_db *lqos_store_open(const char *path, char *why, size_t whylen);
+
+/* Connect to PostgreSQL (`url`: a libpq URI or keyword string) and apply
+ * the migrations under an advisory lock. NULL with `why` on failure. */
+struct lqos_db *lqos_store_open_pg(const char *url, char *why, size_t whylen);
+
+void lqos_store_close(struct lqos_db *db);
+
+/* The last error as an operator's message, `what` naming the operation. */
+void lqos_store_describe(struct lqos_db *db, const char *what, char *why, size_t whylen);
+
+/* "sqlite" or "postgresql". */
+const char *lqos_store_kind(const struct lqos_db *db);
+
+/* A test id unique across servers without coordination:
+ * isp_<unix seconds>_<63 random bits in decimal>, the guide's shape
+ * isp_<digits>_<digits>. */
+void lqos_store_make_test_id(char out[LQOS_TEST_ID_LEN], long long unix_seconds);
 
 /* Current UTC time as 2025-06-12T12:42:18.123Z. */
 void lqos_store_now(char out[LQOS_TIMESTAMP_LEN]);
@@ -44,8 +69,8 @@ void lqos_store_now(char out[LQOS_TIMESTAMP_LEN]);
 /* Called inside the insert's transaction, after the row is written, so
  * that dependent writes (the webhook outbox) commit or fail with it.
  * Returns 0, or -1 with `why` filled to roll everything back. */
-typedef int (*lqos_store_hook)(sqlite3 *db, const char *test_id, const char *timestamp, void *ctx,
-			       char *why, size_t whylen);
+typedef int (*lqos_store_hook)(struct lqos_db *db, const char *test_id, const char *timestamp,
+			       void *ctx, char *why, size_t whylen);
 
 struct lqos_store_insert_args {
 	const struct lqos_result *result; /* graded */
@@ -58,32 +83,33 @@ struct lqos_store_insert_args {
 	void *hook_ctx;
 };
 
-/* Insert one graded result in a BEGIN IMMEDIATE transaction that also
+/* Insert one graded result in one write transaction that also
  * enforces the per-IP limit, runs the hook and prunes to
  * max_stored_tests. On LQOS_STORE_OK fills test_id and timestamp. On
  * RATE_LIMITED sets *retry_after (seconds). On UNAVAILABLE fills why. */
-enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_insert_args *args,
+enum lqos_store_status lqos_store_insert(struct lqos_db *db,
+					 const struct lqos_store_insert_args *args,
 					 char test_id[LQOS_TEST_ID_LEN],
 					 char timestamp[LQOS_TIMESTAMP_LEN], long *retry_after,
 					 char *why, size_t whylen);
 
 /* Counts for /api/telemetry/stats added to `obj`. Returns 0 or -1. */
-int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen);
+int lqos_store_stats(struct lqos_db *db, json_t *obj, char *why, size_t whylen);
 
 /* One row by test_id with its stored measurement summary as "details".
  * New object; NULL with why[0] == '\0' when there is no such test, NULL
  * with `why` on error. */
-json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whylen);
+json_t *lqos_store_test(struct lqos_db *db, const char *test_id, char *why, size_t whylen);
 
 /* Small key/value state. get returns a malloc'd string (caller frees)
  * or NULL. set returns 0 or -1. */
-char *lqos_store_meta_get(sqlite3 *db, const char *key);
-int lqos_store_meta_set(sqlite3 *db, const char *key, const char *value);
+char *lqos_store_meta_get(struct lqos_db *db, const char *key);
+int lqos_store_meta_set(struct lqos_db *db, const char *key, const char *value);
 
 /* Set `key` to `value` only when it holds something else, atomically
  * (one statement), so that of several processes racing to record the
  * same change exactly one sees it. Returns 1 when this call changed it,
  * 0 when it already held `value`, -1 on error. */
-int lqos_store_meta_change(sqlite3 *db, const char *key, const char *value);
+int lqos_store_meta_change(struct lqos_db *db, const char *key, const char *value);
 
 #endif

@@ -16,7 +16,7 @@ static int respond_csv(FILE *out, const char *filename, const char *rows, size_t
 	return 200;
 }
 
-sqlite3 *lqos_support_request(struct lqos_app *app, long default_limit, const char *prefix,
+struct lqos_db *lqos_support_request(struct lqos_app *app, long default_limit, const char *prefix,
 			      char *canonical, size_t canonical_len, long *limit,
 			      struct lqos_filter *f)
 {
@@ -39,7 +39,7 @@ sqlite3 *lqos_support_request(struct lqos_app *app, long default_limit, const ch
 	return lqos_app_db(app);
 }
 
-int lqos_support_answer_tests(struct lqos_app *app, sqlite3 *db, const struct lqos_filter *f,
+int lqos_support_answer_tests(struct lqos_app *app, struct lqos_db *db, const struct lqos_filter *f,
 			      long limit, const char *csv_name, const char *client_ip)
 {
 	char why[512], head[256];

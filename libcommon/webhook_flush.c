@@ -81,7 +81,7 @@ static void gone_key(const char *target, char *key, size_t len)
 
 /* A URL that answered 410 gets nothing more until the config names
  * another URL. */
-static bool target_is_gone(sqlite3 *db, const char *target, const char *url)
+static bool target_is_gone(struct lqos_db *db, const char *target, const char *url)
 {
 	char key[64];
 	char *gone;
@@ -94,20 +94,15 @@ static bool target_is_gone(sqlite3 *db, const char *target, const char *url)
 	return same;
 }
 
-static void mark_gone(sqlite3 *db, const char *target, const char *url)
+static void mark_gone(struct lqos_db *db, const char *target, const char *url)
 {
 	char key[64];
 
 	gone_key(target, key, sizeof(key));
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
-		if (lqos_store_meta_set(db, key, url) == 0)
-			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-		else
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	}
+	lqos_store_meta_set(db, key, url);
 }
 
-static void deliver_one(sqlite3 *db, const struct lqos_config *cfg,
+static void deliver_one(struct lqos_db *db, const struct lqos_config *cfg,
 			const struct lqos_flush_options *opt, struct lqos_outbox_event *ev,
 			struct lqos_flush_report *report)
 {
@@ -175,17 +170,22 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 	long budget = opt->budget_seconds > 0 ? opt->budget_seconds : 45;
 	long lease = cfg->webhook_connect_timeout + cfg->webhook_timeout + 30;
 	char why[512];
-	sqlite3 *db = NULL;
+	struct lqos_db *db = NULL;
 	int lock_fd, n, rc = -1;
 
 	memset(report, 0, sizeof(*report));
-	db = lqos_store_open(cfg->database_path, why, sizeof(why));
+	db = lqos_store_connect(cfg, why, sizeof(why));
 	if (db == NULL) {
 		lqos_log("Webhook flusher: %s", why);
 		return -1;
 	}
 	lock_fd = take_lock(cfg->database_path, opt->lock_wait_ms);
-	if (lock_fd < 0) {
+	/* On PostgreSQL the row leases keep flushers apart (on this server
+	 * and on the others); the local lock only saves work, so a server
+	 * without a database_path directory runs without it. */
+	if (lock_fd == -2 && cfg->database_url != NULL)
+		lock_fd = -3;
+	if (lock_fd < 0 && lock_fd != -3) {
 		report->locked_out = lock_fd == -1;
 		lqos_store_close(db);
 		return lock_fd == -1 ? 0 : -1;
@@ -209,7 +209,8 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 			break;
 		n = lqos_outbox_claim(db, clock_now(opt), lease, targets, events, CLAIM_BATCH);
 		if (n < 0) {
-			lqos_log("Webhook flusher: cannot claim events: %s", sqlite3_errmsg(db));
+			lqos_store_describe(db, "claiming events", why, sizeof(why));
+			lqos_log("Webhook flusher: cannot claim events: %s", why);
 			goto out;
 		}
 		if (n == 0)
@@ -235,7 +236,8 @@ out:
 			 report->delivered, report->failed, report->gave_up);
 	curl_global_cleanup();
 	lqos_store_close(db);
-	close(lock_fd);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return rc;
 }
 
@@ -273,7 +275,7 @@ static void print_target(FILE *out, json_t *t, const char *name, const char *url
 int lqos_flush_status(const struct lqos_config *cfg, FILE *out)
 {
 	char why[512];
-	sqlite3 *db = lqos_store_open(cfg->database_path, why, sizeof(why));
+	struct lqos_db *db = lqos_store_connect(cfg, why, sizeof(why));
 	json_t *obj;
 
 	if (db == NULL) {
@@ -282,7 +284,13 @@ int lqos_flush_status(const struct lqos_config *cfg, FILE *out)
 	}
 	obj = json_object();
 	lqos_outbox_stats(db, (long)time(NULL), obj);
-	fprintf(out, "database: %s\n", cfg->database_path);
+	if (cfg->database_url != NULL) {
+		char url[1024];
+		lqos_url_redact(cfg->database_url, url, sizeof(url));
+		fprintf(out, "database: PostgreSQL %s\n", url);
+	} else {
+		fprintf(out, "database: %s\n", cfg->database_path);
+	}
 	print_target(out, json_object_get(obj, LQOS_TARGET_WEBHOOK), "webhook", cfg->webhook_url,
 		     cfg->webhook_secret != NULL);
 	if (cfg->webhook_url && target_is_gone(db, LQOS_TARGET_WEBHOOK, cfg->webhook_url))

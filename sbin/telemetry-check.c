@@ -19,6 +19,8 @@
 #include "libcommon/config.h"
 #include "libcommon/http.h"
 #include "libcommon/log.h"
+#include "libcommon/store.h"
+#include "libcommon/webhook_outbox.h"
 
 #define MIN_FREE_BYTES (50LL * 1024 * 1024)
 
@@ -72,8 +74,16 @@ static void check_config(struct check_state *st, struct lqos_config *cfg, const 
 		       path);
 	else
 		report(st, "OK", "config", NULL, "%s parsed", path);
-	printf("       database_path=%s max_stored_tests=%ld max_tests_per_ip_per_hour=%ld\n",
-	       cfg->database_path, cfg->max_stored_tests, cfg->max_tests_per_ip_per_hour);
+	if (cfg->database_url != NULL) {
+		lqos_url_redact(cfg->database_url, url, sizeof(url));
+		printf("       database_url=%s max_stored_tests=%ld "
+		       "max_tests_per_ip_per_hour=%ld\n",
+		       url, cfg->max_stored_tests, cfg->max_tests_per_ip_per_hour);
+	} else {
+		printf("       database_path=%s max_stored_tests=%ld "
+		       "max_tests_per_ip_per_hour=%ld\n",
+		       cfg->database_path, cfg->max_stored_tests, cfg->max_tests_per_ip_per_hour);
+	}
 	if (cfg->webhook_url) {
 		lqos_url_redact(cfg->webhook_url, url, sizeof(url));
 		printf("       webhook_url=%s webhook_secret=%s\n", url, mask(cfg->webhook_secret));
@@ -208,11 +218,68 @@ static void check_queue(struct check_state *st, sqlite3 *db)
 	sqlite3_finalize(q);
 }
 
+/* PostgreSQL: connect as this user would (its passfile), migrate, count. */
+static void check_postgres(struct check_state *st, const struct lqos_config *cfg)
+{
+	char why[1024], url[1024];
+	struct lqos_db *db;
+	json_t *obj, *queue;
+
+	lqos_url_redact(cfg->database_url, url, sizeof(url));
+	db = lqos_store_connect(cfg, why, sizeof(why));
+	if (db == NULL) {
+		report(st, "FAIL", "database",
+		       "check database_url, that PostgreSQL runs and accepts this host, and "
+		       "the password in the web server user's passfile (~/.pgpass or "
+		       "PGPASSFILE, mode 0600); run this check as that user",
+		       "%s", why);
+		return;
+	}
+	obj = json_object();
+	if (lqos_store_stats(db, obj, why, sizeof(why)) != 0) {
+		report(st, "FAIL", "database",
+		       "grant the role SELECT, INSERT, UPDATE, DELETE "
+		       "on the lqos tables (see README, Several test servers)",
+		       "%s", why);
+	} else {
+		report(st, "OK", "database", NULL,
+		       "PostgreSQL %s: schema current, %lld tests stored", url,
+		       (long long)json_integer_value(json_object_get(obj, "total_tests_stored")));
+	}
+	json_decref(obj);
+	queue = json_object();
+	if (lqos_outbox_stats(db, (long)time(NULL), queue) == 0) {
+		long long pending = 0, age = 0;
+		const char *key;
+		json_t *t;
+		json_object_foreach(queue, key, t)
+		{
+			json_t *a = json_object_get(t, "oldest_pending_age_seconds");
+			pending += json_integer_value(json_object_get(t, "pending"));
+			if (json_is_integer(a) && json_integer_value(a) > age)
+				age = json_integer_value(a);
+		}
+		if (pending > 0 && age > 3600)
+			report(st, "WARN", "webhook queue",
+			       "see lqos-webhook-flush --status for the last error",
+			       "%lld events pending, oldest %lld minutes", pending, age / 60);
+		else
+			report(st, "OK", "webhook queue", NULL, "%lld events pending", pending);
+	}
+	json_decref(queue);
+	lqos_store_close(db);
+}
+
 static void check_database(struct check_state *st, const struct lqos_config *cfg,
 			   const char *web_user)
 {
 	struct stat sb;
 	sqlite3 *db = NULL;
+
+	if (cfg->database_url != NULL) {
+		check_postgres(st, cfg);
+		return;
+	}
 
 	if (!check_directory(st, cfg, web_user))
 		return;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "libcommon/config.h"
+#include "libcommon/store_sqlite.h"
 #include "libcommon/webhook_outbox.h"
 #include "libcommon/result.h"
 #include "libcommon/store.h"
@@ -429,7 +430,7 @@ END_TEST
 
 static char tmpdir[] = "/tmp/check_webhook.XXXXXX";
 static char dbpath[256];
-static sqlite3 *db;
+static struct lqos_db *db;
 static struct lqos_config cfg;
 static struct lqos_result single;
 
@@ -492,7 +493,7 @@ static long query_long(const char *sql, const char *arg)
 	sqlite3_stmt *st;
 	long v = -1;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(lqos_store_sqlite(db), sql, -1, &st, NULL), SQLITE_OK);
 	if (arg != NULL)
 		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -506,7 +507,7 @@ static char *query_text(const char *sql, const char *arg)
 	sqlite3_stmt *st;
 	char *v = NULL;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(lqos_store_sqlite(db), sql, -1, &st, NULL), SQLITE_OK);
 	if (arg != NULL)
 		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
