@@ -9,7 +9,7 @@ static void handle(struct lqos_app *app)
 	struct lqos_filter filter;
 	char ip[LQOS_IP_STRLEN + 8];
 	long limit;
-	sqlite3 *db;
+	struct lqos_db *db;
 
 	if (path == NULL || path[0] != '/' || path[1] == '\0') {
 		lqos_respond_error(app->out, 400, NULL,

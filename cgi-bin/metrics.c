@@ -11,7 +11,7 @@ static void handle(struct lqos_app *app)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem;
-	sqlite3 *db = lqos_app_db(app);
+	struct lqos_db *db = lqos_app_db(app);
 
 	if (db == NULL)
 		return;

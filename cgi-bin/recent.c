@@ -7,7 +7,7 @@ static void handle(struct lqos_app *app)
 {
 	struct lqos_filter filter;
 	long limit;
-	sqlite3 *db = lqos_support_request(app, 50, NULL, NULL, 0, &limit, &filter);
+	struct lqos_db *db = lqos_support_request(app, 50, NULL, NULL, 0, &limit, &filter);
 
 	if (db != NULL)
 		lqos_support_answer_tests(app, db, &filter, limit, "recent-tests.csv", NULL);

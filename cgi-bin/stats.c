@@ -10,7 +10,7 @@
 static void handle(struct lqos_app *app)
 {
 	char why[512], url[1024];
-	sqlite3 *db = lqos_app_db(app);
+	struct lqos_db *db = lqos_app_db(app);
 	json_t *body;
 
 	if (db == NULL)

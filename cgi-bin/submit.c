@@ -25,7 +25,8 @@ static int answer(struct lqos_app *app, int status, const char *headers,
 
 /* Store the graded result with its webhook events and answer: 200 with
  * the test id, 429 over the per-address limit, 503 when not stored. */
-static int store_and_answer(struct lqos_app *app, sqlite3 *db, const struct lqos_result *result)
+static int store_and_answer(struct lqos_app *app, struct lqos_db *db,
+			    const struct lqos_result *result)
 {
 	struct lqos_store_insert_args args = {0};
 	struct lqos_outbox_ctx outbox = {0};
@@ -88,7 +89,7 @@ static void handle(struct lqos_app *app)
 {
 	struct lqos_result result;
 	char why[512];
-	sqlite3 *db;
+	struct lqos_db *db;
 	int status;
 
 	if (!lqos_content_type_is_json(app->req.content_type)) {

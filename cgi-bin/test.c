@@ -20,7 +20,7 @@ static void handle(struct lqos_app *app)
 {
 	const char *path = app->req.path_info;
 	char why[512];
-	sqlite3 *db;
+	struct lqos_db *db;
 	json_t *test;
 
 	if (path == NULL || path[0] != '/' || !test_id_valid(path + 1)) {
