@@ -101,9 +101,10 @@ def count_output(name, text, status):
     reported = bool(results or checks or lines["PASS"] or lines["FAIL"] or lines["SKIP"])
     failed = max(failed, len(lines["FAIL"]))
     skipped = max(skipped, len(lines["SKIP"]))
-    skip_reasons = [f"{name}: {r}" for r in lines["SKIP"]]
-    skip_reasons += [f"{name}: (no reason printed)"] * (skipped - len(skip_reasons))
-    fail_reasons = [f"{name}: {r}" for r in lines["FAIL"]]
+    where = f"{name}: " if name else ""
+    skip_reasons = [where + r for r in lines["SKIP"]]
+    skip_reasons += [where + "(no reason printed)"] * (skipped - len(skip_reasons))
+    fail_reasons = [where + r for r in lines["FAIL"]]
     if status == "SKIP":
         if passed:
             c.notes.append(f"{name}: exited 77 (skipped); its {passed} reported passes are not counted")
@@ -160,14 +161,17 @@ def count_builddir(root, logs=None):
 def count_steps(folder):
     total = Count()
     for path in sorted(glob.glob(os.path.join(folder, "*.txt"))):
-        total.add(count_output("step " + os.path.basename(path)[:-4], read(path) or "", "STEP"))
+        text = read(path) or ""
+        # a step's lines name the step; only an empty file needs its name
+        total.add(count_output("" if text.strip() else "step " + os.path.basename(path)[:-4], text, "STEP"))
     return total
 
 
 def step_passes(folder):
+    """The steps' PASS lines and their "# " notes (e.g. the fuzz totals)."""
     out = []
     for path in sorted(glob.glob(os.path.join(folder, "*.txt"))):
-        out += [f"PASS: {m}" for m in re.findall(r"^PASS: (.*)$", read(path) or "", re.M)]
+        out += [m.group(1) or m.group(2) for m in re.finditer(r"^(PASS: .*)$|^# (.*)$", read(path) or "", re.M)]
     return out
 
 
