@@ -25,8 +25,9 @@ run as root against the www-data database followed by submissions
 through Apache, and a receiver that accepts and never answers.
 
 Prints METRIC faults_injected=, results_lost=, requests_served=,
-crashes=, then "RESULT: N passed, M failed". Exit 1 on failure, 77
-without Apache.
+crashes=, then "RESULT: N passed, M failed, S skipped" (not root: the
+read-only mount, disk-full and unreadable-config parts are skips). Exit 1
+on failure, 77 without Apache.
 """
 import concurrent.futures
 import errno

@@ -11,8 +11,9 @@ days). Every expected answer is computed from that seed with Python's
 own ipaddress and datetime, independently of the C code.
 
 Environment: LQOS_SRCDIR, LQOS_BUILDDIR (set by make check).
-Prints "RESULT: N passed, M failed" last; exits 1 on any failure, 77 when
-the built programs or Apache are missing.
+Prints "RESULT: N passed, M failed, S skipped" last (promtool's check is
+a skip without promtool); exits 1 on any failure, 77 when the built
+programs or Apache are missing.
 """
 import csv
 import datetime

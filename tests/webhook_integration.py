@@ -11,8 +11,9 @@ lines. The flusher, sbin/lqos-webhook-flush, is run by hand with --now so
 that backoff, Retry-After and the give-up age are checked without sleeping.
 
 Environment: LQOS_SRCDIR, LQOS_BUILDDIR (set by make check).
-Prints "RESULT: N passed, M failed" last; exits 1 on any failure, 77 when
-the built programs are missing.
+Prints "RESULT: N passed, M failed, S skipped" last (the Apache scenario
+is one skip without Apache); exits 1 on any failure, 77 when the built
+programs are missing.
 """
 import base64
 import concurrent.futures
