@@ -24,7 +24,14 @@ static void handle(struct lqos_app *app)
 	json_object_set_new(body, "max_stored_tests", json_integer(app->cfg.max_stored_tests));
 	json_object_set_new(body, "max_tests_per_ip_per_hour",
 			    json_integer(app->cfg.max_tests_per_ip_per_hour));
-	json_object_set_new(body, "database_path", json_string(app->cfg.database_path));
+	json_object_set_new(body, "database", json_string(lqos_store_kind(db)));
+	if (app->cfg.database_url != NULL) {
+		/* Never a password (refused by the config); redacted anyway. */
+		lqos_url_redact(app->cfg.database_url, url, sizeof(url));
+		json_object_set_new(body, "database_url", json_string(url));
+	} else {
+		json_object_set_new(body, "database_path", json_string(app->cfg.database_path));
+	}
 	json_object_set_new(body, "webhook_enabled",
 			    json_boolean(lqos_config_webhook_enabled(&app->cfg)));
 	if (lqos_config_webhook_enabled(&app->cfg)) {
