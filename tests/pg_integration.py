@@ -299,7 +299,7 @@ def t_restart_under_load(pg, base):
         check("restart: every 200 answer is stored", set(ok) <= stored,
               (len(ok), len(set(ok) - stored)))
         check("restart: failures are 503 with Retry-After and the grades",
-              all(s == 503 and ra and d and d.get("stored") is False and "grades" in d for s, ra, d in bad),
+              all(s == 503 and ra and d and d.get("success") is False and "grades" in d for s, ra, d in bad),
               bad[:2])
         r = submit(server, 9999)
         check("restart: service resumes by itself", r.status == 200, r.status)
@@ -389,6 +389,58 @@ def t_pgbouncer(pg, base):
         recv.close()
 
 
+def t_migrate_command(pg, base):
+    """An SQLite server's tests and undelivered events into PostgreSQL,
+    twice (the second run copies nothing), then delivered from there."""
+    url = pg.new_database("moved")
+    recv = Receiver()
+    rundir = os.path.join(base, "sqlite-server")
+    server = lq.PrivateApache(base, rundir=rundir)
+    state = os.path.join(rundir, "state")
+    lite_conf = "\n".join(['database_path="%s/isp_telemetry.db"' % state, 'telemetry_api_key="%s"' % API_KEY,
+                           'max_tests_per_ip_per_hour="0"', 'webhook_prompt_delivery="false"',
+                           'webhook_url="%s"' % recv.url(), 'trusted_proxies="127.0.0.1"']) + "\n"
+    server.start(lite_conf)
+    migrate = os.path.join(BUILDDIR, "sbin", "lqos-telemetry-migrate")
+    try:
+        ids = [(jdoc(submit(server, i)) or {}).get("test_id") for i in range(12)]
+        lite = os.path.join(state, "isp_telemetry.db")
+        out1 = subprocess.run([migrate, "--from", lite, "--to", url], capture_output=True, text=True, timeout=120)
+        check("migrate command: first run copies 12 tests and 12 undelivered events",
+              out1.returncode == 0 and "tests: 12 read, 12 copied, 0 already there" in out1.stdout
+              and "undelivered events: 12 read, 12 copied, 0 already there" in out1.stdout,
+              out1.stdout + out1.stderr)
+        out2 = subprocess.run([migrate, "--from", lite, "--to", url], capture_output=True, text=True, timeout=120)
+        check("migrate command: a second run copies nothing twice",
+              out2.returncode == 0 and "tests: 12 read, 0 copied, 12 already there" in out2.stdout
+              and "undelivered events: 12 read, 0 copied, 12 already there" in out2.stdout,
+              out2.stdout + out2.stderr)
+        stored = pg.psql("moved", "SELECT test_id FROM test_results ORDER BY id").split()
+        check("migrate command: the same tests, oldest first", stored == ids, (stored[:3], ids[:3]))
+        r = server.get("/api/telemetry/test/" + ids[0], headers=auth())
+        lite_row = (jdoc(r) or {}).get("test")
+        write_conf_file(server.conf, lite_conf + 'database_url="%s"\n' % url)
+        r = server.get("/api/telemetry/test/" + ids[0], headers=auth())
+        pg_row = (jdoc(r) or {}).get("test")
+        if lite_row and pg_row:
+            lite_row.pop("id", None)
+            pg_row.pop("id", None)
+        check("migrate command: a test reads the same from PostgreSQL as from SQLite (but the row id)",
+              lite_row is not None and lite_row == pg_row, (lite_row, pg_row))
+        p = subprocess.run([FLUSH, "--config", server.conf, "--quiet"], capture_output=True, timeout=120)
+        with recv.lock:
+            got = list(recv.ids)
+        check("migrate command: the copied events are delivered from PostgreSQL once",
+              sorted(got) == sorted(ids), (p.returncode, len(got)))
+        bad = subprocess.run([migrate, "--from", lite, "--to", pg.url("moved", passfile="/nonexistent")],
+                             capture_output=True, text=True, timeout=60)
+        check("migrate command: a connection failure says why and exits 1",
+              bad.returncode == 1 and "PostgreSQL" in bad.stderr, bad.stderr)
+    finally:
+        server.stop()
+        recv.close()
+
+
 def t_support_suite(pg):
     url = pg.new_database("support_suite")
     env = dict(os.environ, LQOS_TEST_DATABASE_URL=url)
@@ -420,6 +472,7 @@ def main():
                          ("creds", lambda: t_wrong_credentials(pg, base)),
                          ("bouncer", lambda: t_pgbouncer(pg, base)),
                          ("restart", lambda: t_restart_under_load(pg, base)),
+                         ("move", lambda: t_migrate_command(pg, base)),
                          ("support", lambda: t_support_suite(pg))):
             if only and name not in only.split(","):
                 continue
