@@ -43,3 +43,10 @@ EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
 TESTS += tests/hostile_input.py tests/faults.py tests/load_smoke.py
 EXTRA_DIST += tests/hostile_input.py tests/faults.py tests/load_smoke.py tests/lqostest.py \
 	bench/load bench/hardening-summary
+
+# The PostgreSQL back end with real servers (issue 12): a private PostgreSQL
+# and PgBouncer started by the test; two Apaches on one database, two
+# flushers, restart under load, credentials, lqos-telemetry-migrate, and the
+# support-API and hostile-input suites again against PostgreSQL
+TESTS += tests/pg_integration.py
+EXTRA_DIST += tests/pg_integration.py tests/pgserver.py

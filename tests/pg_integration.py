@@ -454,6 +454,19 @@ def t_support_suite(pg):
         print("# support_api.py on PostgreSQL: %s passed, %s failed" % (m.group(1), m.group(2)))
 
 
+def t_hostile_suite(pg):
+    url = pg.url("postgres")
+    env = dict(os.environ, LQOS_TEST_DATABASE_URL=url, LQOS_TEST_PG_ADMIN=pg.super_conninfo())
+    p = subprocess.run([sys.executable, os.path.join(SRCDIR, "tests", "hostile_input.py")], env=env,
+                       capture_output=True, text=True, timeout=1800)
+    m = re.search(r"RESULT: (\d+) passed, (\d+) failed", p.stdout)
+    check("hostile-input suite against PostgreSQL passes",
+          p.returncode == 0 and m is not None and m.group(2) == "0",
+          ("\n".join(ln for ln in p.stdout.splitlines() if ln.startswith("FAIL"))[-3000:], p.stderr[-800:]))
+    if m:
+        print("# hostile_input.py on PostgreSQL: %s passed, %s failed" % (m.group(1), m.group(2)))
+
+
 def main():
     why = pgserver.missing() or lq.apache_missing()
     if why:
@@ -473,7 +486,8 @@ def main():
                          ("bouncer", lambda: t_pgbouncer(pg, base)),
                          ("restart", lambda: t_restart_under_load(pg, base)),
                          ("move", lambda: t_migrate_command(pg, base)),
-                         ("support", lambda: t_support_suite(pg))):
+                         ("support", lambda: t_support_suite(pg)),
+                         ("hostile", lambda: t_hostile_suite(pg))):
             if only and name not in only.split(","):
                 continue
             t0 = time.monotonic()
