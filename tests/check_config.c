@@ -380,6 +380,43 @@ START_TEST(bad_whsec_secret)
 }
 END_TEST
 
+START_TEST(database_url_without_password)
+{
+	/* The password belongs in a passfile: a database_url carrying one is
+	 * a config error that names the key and does not repeat the value. */
+	static const char *const bad[] = {
+		"database_url=\"postgresql://lqos:s3cret@db.example/lqos\"\n",
+		"database_url=\"postgres://lqos:@db.example/lqos\"\n",
+		"database_url=\"postgresql://lqos@db.example/"
+		"lqos?sslmode=require&password=s3cret\"\n",
+		"database_url=\"host=db.example dbname=lqos password=s3cret\"\n",
+		"database_url=\"host=db.example PASSWORD = s3cret\"\n",
+		"database_url=\"db.example\"\n",
+	};
+	static const char *const good[] = {
+		"postgresql://lqos@db.example/lqos?sslmode=verify-full",
+		"host=/run/postgresql dbname=lqos user=lqos passfile=/etc/lqos/pgpass",
+		"postgresql:///lqos?host=/run/postgresql",
+	};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(load_text(bad[i]), -1);
+		assert_error_at(1, "database_url");
+		ck_assert_msg(strstr(cfg.error, "s3cret") == NULL, "%s", cfg.error);
+	}
+	ck_assert_int_eq(load_text(bad[0]), -1);
+	ck_assert_msg(strstr(cfg.error, "passfile") != NULL, "%s", cfg.error);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "database_url=\"%s\"\n", good[i]);
+		ck_assert_int_eq(load_text(text), 0);
+		ck_assert_str_eq(cfg.database_url, good[i]);
+	}
+	ck_assert_int_eq(load_text("database_url=\"\"\n"), 0);
+	ck_assert_ptr_null(cfg.database_url);
+}
+END_TEST
+
 START_TEST(bad_trusted_proxies)
 {
 	ck_assert_int_eq(load_text("trusted_proxies=\"10.0.0.0/33\"\n"), -1);
@@ -580,6 +617,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, bad_bool);
 	tcase_add_test(tc, bad_url_scheme);
 	tcase_add_test(tc, bad_whsec_secret);
+	tcase_add_test(tc, database_url_without_password);
 	tcase_add_test(tc, bad_trusted_proxies);
 	tcase_add_test(tc, line_numbers_with_comments);
 	tcase_add_test(tc, syntax_error);
