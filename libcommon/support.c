@@ -17,8 +17,8 @@ static int respond_csv(FILE *out, const char *filename, const char *rows, size_t
 }
 
 struct lqos_db *lqos_support_request(struct lqos_app *app, long default_limit, const char *prefix,
-			      char *canonical, size_t canonical_len, long *limit,
-			      struct lqos_filter *f)
+				     char *canonical, size_t canonical_len, long *limit,
+				     struct lqos_filter *f)
 {
 	char why[512];
 
