@@ -49,4 +49,4 @@ EXTRA_DIST += tests/hostile_input.py tests/faults.py tests/load_smoke.py tests/l
 # flushers, restart under load, credentials, lqos-telemetry-migrate, and the
 # support-API and hostile-input suites again against PostgreSQL
 TESTS += tests/pg_integration.py
-EXTRA_DIST += tests/pg_integration.py tests/pgserver.py
+EXTRA_DIST += tests/pg_integration.py tests/pgserver.py bench/api-cost-pg
