@@ -228,6 +228,29 @@ def t_two_servers(pg, base, recv):
         south.stop()
 
 
+def t_rate_limit(pg, base):
+    """max_tests_per_ip_per_hour counts one address's tests on every server."""
+    url = pg.new_database("ratelimit")
+    servers = [lq.PrivateApache(base, rundir=os.path.join(base, "rl-%d" % k)) for k in range(2)]
+    for k, s in enumerate(servers):
+        text = conf_text(url, os.path.join(s.rundir, "state"), server_name="pop-%d" % k,
+                         trusted_proxies="127.0.0.1")
+        s.start(text.replace('max_tests_per_ip_per_hour="0"', 'max_tests_per_ip_per_hour="3"'))
+    try:
+        statuses = [submit(servers[i % 2], 7).status for i in range(3)]
+        r = submit(servers[1], 7)
+        check("rate limit: the limit counts the address's tests on both servers",
+              statuses == [200, 200, 200] and r.status == 429 and r.header("Retry-After"),
+              (statuses, r.status, r.body[:200]))
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            rs = list(ex.map(lambda i: submit(servers[i % 2], 8), range(12)))
+        check("rate limit: 12 concurrent submissions from one address on two servers store exactly 3",
+              sorted(x.status for x in rs) == [200] * 3 + [429] * 9, sorted(x.status for x in rs))
+    finally:
+        for s in servers:
+            s.stop()
+
+
 def t_killed_flusher(pg, base):
     url = pg.new_database("lease")
     recv = Receiver()
@@ -502,6 +525,7 @@ def main():
         only = os.environ.get("LQOS_PG_ONLY", "")
         for name, fn in (("migrate", lambda: t_migrate_once(pg, base)),
                          ("two", lambda: t_two_servers(pg, base, recv)),
+                         ("ratelimit", lambda: t_rate_limit(pg, base)),
                          ("lease", lambda: t_killed_flusher(pg, base)),
                          ("creds", lambda: t_wrong_credentials(pg, base)),
                          ("bouncer", lambda: t_pgbouncer(pg, base)),
