@@ -40,7 +40,7 @@ TESTS += tests/browser_test.py
 # The accuracy harness on the 50 Mbit/s pair (root, netns, tc tbf; else skip)
 TESTS += tests/accuracy.sh
 EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
-	tests/browser/run-test.mjs tests/browser/package.json tests/browser/package-lock.json \
+	tests/browser/run-test.mjs tests/browser/load-figures.mjs tests/browser/package.json tests/browser/package-lock.json \
 	bench/accuracy bench/load-endpoints
 
 # Hardening (issue 6): hostile input through Apache; real faults under the
