@@ -64,10 +64,20 @@ enum lqos_grade lqos_grade_combine(const enum lqos_grade *grades, size_t n)
 	size_t counted;
 	double mean = mean_points(grades, n, &counted);
 
+	enum lqos_grade g, low = LQOS_GRADE_NONE;
+
 	if (counted == 0)
 		return LQOS_GRADE_NONE;
 	/* Half up: a mean of 4.5 (A and B) is an A. The 1e-9 guards 4.4999... */
-	return (enum lqos_grade)(int)floor(mean + 0.5 + 1e-9);
+	g = (enum lqos_grade)(int)floor(mean + 0.5 + 1e-9);
+	/* At most one letter better than the worst part: a mean would let two
+	 * good parts hide a failed one (A+, A+, F has a mean of C). */
+	for (size_t i = 0; i < n; i++)
+		if (grades[i] != LQOS_GRADE_NONE && (low == LQOS_GRADE_NONE || grades[i] < low))
+			low = grades[i];
+	if (g > low + 1)
+		g = (enum lqos_grade)(low + 1);
+	return g;
 }
 
 int lqos_grade_score(const enum lqos_grade *grades, size_t n)

@@ -26,8 +26,9 @@ enum lqos_grade lqos_grade_parse(const char *text);
  * F otherwise. Negative increases grade as 0. */
 enum lqos_grade lqos_grade_latency_increase(double increase_ms);
 
-/* Mean of the points of `n` grades, rounded half up, back to a letter.
- * NONE entries are skipped; all NONE gives NONE. */
+/* Mean of the points of `n` grades, rounded half up, back to a letter,
+ * but at most one letter better than the worst of them (A+, A+, F gives
+ * D; A+, A+, D gives C). NONE entries are skipped; all NONE gives NONE. */
 enum lqos_grade lqos_grade_combine(const enum lqos_grade *grades, size_t n);
 
 /* 0..100: (mean points - 1) / 5 * 100, rounded. -1 when nothing graded. */
