@@ -23,14 +23,16 @@
 // reasons for the deadlines below are in the README's Grading section):
 //   alex.latency_increase_ms   p50 round trip of the answered updates
 //                              minus the idle baseline
-//   alex.jitter_ms             mean difference of consecutive round trips
+//   alex.jitter_ms             how much the round trip moves: mean change of
+//                              its lowest value from one 250 ms window to
+//                              the next (envelopeJitter)
 //   alex.loss_pct              updates never answered (3 s) or answered
 //                              more than ALEX_DEADLINE_MS after the idle
 //                              round trip allows, of all updates sent
 //   sarah.latency_increase_ms  p50 over both directions of (frame delay
 //                              - that direction's idle frame delay)
-//   sarah.jitter_ms            mean difference of consecutive frame delays
-//                              (mean of the two directions)
+//   sarah.jitter_ms            the same for the frame delays (mean of the
+//                              two directions)
 //   sarah.delivered_pct        frames delivered at most SARAH_LATE_MS later
 //                              than their idle delay, of all frames sent
 //   jake.fetch_ratio_p90       p90 of segment download time / 2 s, for the
@@ -87,6 +89,25 @@ async function rangeFetch(url, size, init = {}) {
   return size;
 }
 
+// Jitter of a delay series [{ t, d }] (t: when sent, d: its delay): the
+// mean change, from one JITTER_WINDOW_MS window to the next, of the lowest
+// delay in the window. The queue moves every request's delay together; a
+// busy browser or server only ever adds delay to single requests, which
+// the minimum leaves out (a request so late that it misses its deadline
+// counts as lost instead).
+const JITTER_WINDOW_MS = 250;
+export function envelopeJitter(series) {
+  if (series.length < 2) return 0;
+  const t0 = Math.min(...series.map((x) => x.t));
+  const lows = new Map();
+  for (const { t, d } of series) {
+    const k = Math.floor((t - t0) / JITTER_WINDOW_MS);
+    lows.set(k, Math.min(lows.get(k) ?? Infinity, d));
+  }
+  const env = [...lows.keys()].sort((a, b) => a - b).map((k) => lows.get(k));
+  return env.length > 1 ? jitter(env) : 0;
+}
+
 // Requests timed on the wire: Resource Timing by URL (RttRecorder), the
 // time JavaScript saw as the fallback.
 let frameSeq = 0;
@@ -121,14 +142,15 @@ class Alex {
 
   metrics(from, to, baseline) {
     const inWindow = this.samples.filter((s) => s.sent >= from && s.sent < to).sort((a, b) => a.sent - b.sent);
-    const answered = inWindow.filter((s) => s.ok).map((s) => this.recorder.rttOf(s));
+    const series = inWindow.filter((s) => s.ok).map((s) => ({ t: s.sent, d: this.recorder.rttOf(s) }));
+    const answered = series.map((x) => x.d);
     // Lost: never answered, or answered after the game's deadline (the
     // idle round trip plus ALEX_DEADLINE_MS, from the update's sending).
     const onTime = answered.filter((rtt) => rtt - baseline <= ALEX_DEADLINE_MS);
     const lost = inWindow.length - onTime.length;
     return {
       latency_increase_ms: round((answered.length ? median(answered) : PROBE_TIMEOUT_MS) - baseline),
-      jitter_ms: round(answered.length > 1 ? jitter(answered) : 0),
+      jitter_ms: round(envelopeJitter(series)),
       loss_pct: round(inWindow.length ? (100 * lost) / inWindow.length : 100),
     };
   }
@@ -183,10 +205,11 @@ class CallDirection {
     return f.js;
   }
 
-  // Delays (ms) of the frames due in [from, to), in order; NaN = lost.
+  // [{ t: due, d: delay ms }] of the frames due in [from, to), in order;
+  // d is NaN for a frame that never arrived.
   delays(from, to) {
     return this.frames.filter((f) => f.due >= from && f.due < to).sort((a, b) => a.due - b.due)
-      .map((f) => (f.ok ? this.delayOf(f) : NaN));
+      .map((f) => ({ t: f.due, d: f.ok ? this.delayOf(f) : NaN }));
   }
 }
 
@@ -231,7 +254,7 @@ class Sarah {
   // Each direction's idle frame delay, from the frames sent in [from, to)
   // while nothing else ran.
   calibrate(from, to) {
-    for (const dir of ['up', 'down']) this.idle[dir] = median(this[dir].delays(from, to).filter(Number.isFinite));
+    for (const dir of ['up', 'down']) this.idle[dir] = median(this[dir].delays(from, to).map((x) => x.d).filter(Number.isFinite));
   }
 
   metrics(from, to) {
@@ -240,13 +263,13 @@ class Sarah {
     let sent = 0;
     let onTime = 0;
     for (const dir of ['up', 'down']) {
-      const d = this[dir].delays(from, to);
+      const frames = this[dir].delays(from, to);
       const idle = Number.isFinite(this.idle[dir]) ? this.idle[dir] : 0;
-      const got = d.filter(Number.isFinite);
-      sent += d.length;
-      onTime += got.filter((x) => x - idle <= SARAH_LATE_MS).length;
-      increases.push(...got.map((x) => x - idle));
-      if (got.length > 1) jitters.push(jitter(got));
+      const got = frames.filter((x) => Number.isFinite(x.d));
+      sent += frames.length;
+      onTime += got.filter((x) => x.d - idle <= SARAH_LATE_MS).length;
+      increases.push(...got.map((x) => x.d - idle));
+      if (got.length > 1) jitters.push(envelopeJitter(got));
     }
     return {
       latency_increase_ms: round(increases.length ? median(increases) : PROBE_TIMEOUT_MS),
