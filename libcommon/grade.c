@@ -131,7 +131,11 @@ enum lqos_grade lqos_grade_video_call(double latency_increase_ms, double jitter_
 
 enum lqos_grade lqos_grade_streaming(double fetch_ratio_p90, long stalls)
 {
-	static const double ratio[5] = {0.25, 0.5, 0.75, 1.0, 1.5};
+	/* Below 1 a segment arrives before the one before it has played, so the
+	 * buffer never shrinks (B); 0.75 and 0.5 leave the player room to keep
+	 * or raise the quality (A, A+); above 1 the buffer drains, at 1.5 a 6 s
+	 * buffer is gone in 12 s (C), at 2 in 6 s (D). README Grading. */
+	static const double ratio[5] = {0.5, 0.75, 1.0, 1.5, 2.0};
 	enum lqos_grade g = ladder_checked(fetch_ratio_p90, ratio, 1);
 
 	if (stalls > 0 && g > LQOS_GRADE_D)

@@ -49,7 +49,7 @@ enum lqos_grade lqos_grade_video_call(double latency_increase_ms, double jitter_
 				      double delivered_pct);
 
 /* Jake, streaming: p90 of segment download time / segment play time
- * (A+ < 0.25, A < 0.5, B < 0.75, C < 1.0, D < 1.5, F otherwise); any
+ * (A+ < 0.5, A < 0.75, B < 1.0, C < 1.5, D < 2.0, F otherwise); any
  * stall (the buffer ran dry) caps the grade at D. */
 enum lqos_grade lqos_grade_streaming(double fetch_ratio_p90, long stalls);
 

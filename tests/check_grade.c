@@ -135,11 +135,13 @@ END_TEST
 START_TEST(streaming_boundaries)
 {
 	ck_assert_int_eq(lqos_grade_streaming(0.1, 0), G(A_PLUS));
-	ck_assert_int_eq(lqos_grade_streaming(0.25, 0), G(A));
-	ck_assert_int_eq(lqos_grade_streaming(0.5, 0), G(B));
-	ck_assert_int_eq(lqos_grade_streaming(0.75, 0), G(C));
-	ck_assert_int_eq(lqos_grade_streaming(1.0, 0), G(D));
-	ck_assert_int_eq(lqos_grade_streaming(1.5, 0), G(F));
+	ck_assert_int_eq(lqos_grade_streaming(0.499, 0), G(A_PLUS));
+	ck_assert_int_eq(lqos_grade_streaming(0.5, 0), G(A));
+	ck_assert_int_eq(lqos_grade_streaming(0.75, 0), G(B));
+	ck_assert_int_eq(lqos_grade_streaming(0.999, 0), G(B)); /* keeps up */
+	ck_assert_int_eq(lqos_grade_streaming(1.0, 0), G(C));
+	ck_assert_int_eq(lqos_grade_streaming(1.5, 0), G(D));
+	ck_assert_int_eq(lqos_grade_streaming(2.0, 0), G(F));
 	ck_assert_int_eq(lqos_grade_streaming(0.1, 1), G(D)); /* a stall caps at D */
 	ck_assert_int_eq(lqos_grade_streaming(2.0, 3), G(F));
 }

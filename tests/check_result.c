@@ -121,7 +121,7 @@ START_TEST(native_household)
 	ck_assert_double_eq(r.upload_mbps, 19.25);
 	ck_assert_double_eq(r.alex_latency_increase_ms, 3.0);
 	ck_assert_double_eq(r.sarah_delivered_pct, 99.0);
-	ck_assert_double_eq(r.jake_fetch_ratio_p90, 0.3);
+	ck_assert_double_eq(r.jake_fetch_ratio_p90, 0.6);
 	ck_assert_double_eq(r.jake_stalls, 0);
 	ck_assert_double_eq(r.computer_spare_share_pct, 50.0);
 	ck_assert_double_eq(r.computer_throughput_mbps, 40.0);
