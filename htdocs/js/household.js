@@ -14,10 +14,12 @@
 //                      request, several in flight. Her call also runs
 //                      during the idle baseline, which gives each frame's
 //                      idle delay (round trip + transfer + server).
-//   Jake (streaming)   2-second video segments at 15 % of the measured
+//   Jake (streaming)   2-second video segments at 10 % of the measured
 //                      download capacity (0.5 to 25 Mbit/s), fetched
 //                      whenever the player holds less than 6 s of video.
-//   Computer (bulk)    two downloads and one upload running all the time.
+//   Computer (bulk)    four downloads (as many as the capacity estimate, so
+//                      the capacity it is graded against is one it can
+//                      fill) and one upload, running all the time.
 //
 // Metrics (graded by the server, thresholds in libcommon/grade.c; the
 // reasons for the deadlines below are in the README's Grading section):
@@ -44,7 +46,7 @@
 //                              used), at most 100
 //   computer.throughput_mbps   Computer's download throughput
 // Alex and Sarah send without credentials (the probes' connection pool);
-// Jake and Computer with credentials (the load pool, 1 + 3 connections),
+// Jake and Computer with credentials (the load pool, 1 + 5 connections),
 // so the game and the call never wait behind a bulk transfer.
 
 import { api } from './api.js';
@@ -74,6 +76,12 @@ const SARAH_FRAME_BYTES = Math.round(2.5e6 / 8 / SARAH_FPS); // 15625
 // Grading: ITU-T G.114's 400 ms mouth-to-ear limit).
 const SARAH_LATE_MS = 400;
 const JAKE_SEGMENT_S = 2;
+// An HD stream (5 Mbit/s) on a 50 Mbit/s link; at most 25 Mbit/s (4K).
+const JAKE_SHARE = 0.1;
+// The capacity estimate's download streams: Computer is graded against
+// that estimate, so it opens as many (a different count would grade TCP's
+// behaviour with fewer flows, not the spare capacity).
+const COMPUTER_DOWNLOADS = 4;
 const JAKE_BUFFER_GOAL_S = 6;
 const DOWNLOAD_FILE_BYTES = 32 * 1024 * 1024; // Makefile.am LQOS_DOWNLOAD_BYTES
 
@@ -425,7 +433,7 @@ export async function runHousehold(plan, onProgress) {
       const load = new LoadSet(api('/load/download'), api('/load/upload'), { uploadMaxSeconds: 1.5 });
       meter = new RateMeter(load.counters);
       const s = meter.mark();
-      load.start(dir === 'down' ? 4 : 0, dir === 'up' ? 4 : 0);
+      load.start(dir === 'down' ? COMPUTER_DOWNLOADS : 0, dir === 'up' ? 4 : 0);
       await sleep(plan.capacityRamp);
       const r = meter.mark();
       await sleep(plan.capacity - plan.capacityRamp);
@@ -442,7 +450,7 @@ export async function runHousehold(plan, onProgress) {
 
     // The household.
     current = { name: 'household', label: 'Alex, Sarah, Jake and Computer online' };
-    const jakeMbps = Math.min(25, Math.max(0.5, 0.15 * capacity.down));
+    const jakeMbps = Math.min(25, Math.max(0.5, JAKE_SHARE * capacity.down));
     alex = new Alex(recorder);
     const sarah = new Sarah(recorder);
     sarah.idle = calibration.idle;
@@ -454,7 +462,7 @@ export async function runHousehold(plan, onProgress) {
     alex.start();
     sarah.start();
     jake.start();
-    computer.start(2, 1);
+    computer.start(COMPUTER_DOWNLOADS, 1);
     await sleep(plan.ramp);
     const cr = meter.mark();
     const sarahAtRamp = { up: sarah.up.bytes, down: sarah.down.bytes };
