@@ -512,6 +512,8 @@ export async function runHousehold(plan, onProgress) {
         jake_bitrate_mbps: jakeMbps,
         jake_segments: jake.metrics(cr.t, end).segments,
         sarah_idle_frame_ms: { up: round(sarah.idle.up), down: round(sarah.idle.down) },
+        sarah_increase_ms: Object.fromEntries(['up', 'down'].map((dir) => [dir,
+          round(median(sarah[dir].delays(cr.t, end).map((x) => x.d).filter(Number.isFinite)) - sarah.idle[dir])])),
         // Sent and not sent (their connections all busy), whole household.
         alex_updates: { sent: alex.samples.length, skipped: alex.skipped },
         sarah_frames: { sent: sarah.up.frames.length + sarah.down.frames.length, skipped: sarah.up.skipped + sarah.down.skipped },
