@@ -517,6 +517,12 @@ export async function runHousehold(plan, onProgress) {
         // Sent and not sent (their connections all busy), whole household.
         alex_updates: { sent: alex.samples.length, skipped: alex.skipped },
         sarah_frames: { sent: sarah.up.frames.length + sarah.down.frames.length, skipped: sarah.up.skipped + sarah.down.skipped },
+        // Everything the household received and sent after the ramp
+        // (Computer, Jake and Sarah; Alex's bytes are negligible): what the
+        // router passed in the same seconds.
+        household_down_mbps: compDown + jakeRate + sarahDown,
+        household_up_mbps: compUp + sarahUp,
+        jake_mbps: jakeRate,
         computer_down_mbps: compDown,
         computer_up_mbps: compUp,
         sarah_down_mbps: sarahDown,
