@@ -7,11 +7,13 @@
 // idle round trip (base RTT) is subtracted, so distance to the server
 // never counts against anyone.
 //
-//   Alex (gaming)      a small request and reply 20 times a second, on a
-//                      fixed clock, however many are still in flight.
+//   Alex (gaming)      a small request and reply 20 times a second on a
+//                      fixed clock, up to 3 in flight; an update not sent
+//                      because 3 are still out is not counted (never lost).
 //   Sarah (video call) 2.5 Mbit/s each way: a 15.6 kB frame each way 20
 //                      times a second on a fixed clock, each frame its own
-//                      request, several in flight. Her call also runs
+//                      request, up to 2 in flight downstream and 1
+//                      upstream (likewise not counted). Her call also runs
 //                      during the idle baseline, which gives each frame's
 //                      idle delay (round trip + transfer + server).
 //   Jake (streaming)   2-second video segments at 10 % of the measured
