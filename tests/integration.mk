@@ -39,6 +39,10 @@ EXTRA_DIST += tests/nq_test.py
 TESTS += tests/browser_test.py
 # The accuracy harness on the 50 Mbit/s pair (root, netns, tc tbf; else skip)
 TESTS += tests/accuracy.sh
+# Its delay line (a TUN device that holds each packet for a fixed time)
+noinst_PROGRAMS += bench/lqos-delayline
+bench_lqos_delayline_SOURCES = bench/delayline.c
+bench_lqos_delayline_LDADD = -lm
 EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
 	tests/browser/run-test.mjs tests/browser/load-figures.mjs tests/browser/package.json tests/browser/package-lock.json \
 	bench/accuracy bench/load-endpoints
