@@ -390,7 +390,7 @@ START_TEST(insert_stores_graded_row)
 	ck_assert_str_eq(query_text("SELECT alex_grade || sarah_grade || jake_grade || "
 				    "computer_grade || overall_grade FROM test_results "
 				    "WHERE client_ip = '192.0.2.9'"),
-			 "A+AACA");
+			 "A+AACB");
 	ck_assert_int_eq(query_long("SELECT household_score FROM test_results "
 				    "WHERE client_ip = '192.0.2.9'"),
 			 75);
