@@ -11,7 +11,9 @@ const params = new URLSearchParams(window.location.search);
 // ?duration=short shortens the test for automated runs on loopback; the
 // default is the real test.
 const length = params.get('duration') === 'short' ? 'short' : 'full';
-const state = { state: 'loading', mode: null, payload: null, detail: null, response: null, error: null };
+const state = {
+  state: 'loading', mode: null, payload: null, detail: null, response: null, error: null, submitRetries: 0,
+};
 window.lqosTest = state;
 let sponsorName = null;
 
@@ -59,6 +61,7 @@ async function start() {
   const mode = selectedMode();
   state.mode = mode;
   state.error = null;
+  state.submitRetries = 0;
   $('choose').hidden = true;
   $('results').hidden = true;
   $('error').hidden = true;
@@ -72,8 +75,11 @@ async function start() {
     state.payload = run.payload;
     state.detail = run.detail;
     setState('submitting');
-    $('phase-label').textContent = 'Grading…';
-    const response = await submitResult(run.payload);
+    $('phase-label').textContent = 'Saving your result…';
+    const response = await submitResult(run.payload, ({ attempt, of, waitSeconds, reason }) => {
+      state.submitRetries = (state.submitRetries || 0) + 1;
+      $('phase-label').textContent = `Saving your result: ${reason}; trying again in ${Math.round(waitSeconds)} s (try ${attempt} of ${of})…`;
+    });
     state.response = response;
     if (!response.body || !response.body.grades) {
       throw new Error(response.body?.error ? `The server could not grade the result: ${response.body.error}`
