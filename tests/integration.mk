@@ -53,3 +53,8 @@ EXTRA_DIST += tests/data_requests.py
 # Idempotency-Key repeats, a lost answer, a 503 then success
 TESTS += tests/submit_retry.py
 EXTRA_DIST += tests/submit_retry.py
+
+# The page retries a failed submission (lost answer, 503 + Retry-After)
+# in headless Chromium, and the result is stored once (issue 10)
+TESTS += tests/browser_retry.py
+EXTRA_DIST += tests/browser_retry.py tests/browser/submit-retry.mjs

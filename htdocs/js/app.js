@@ -12,7 +12,7 @@ const params = new URLSearchParams(window.location.search);
 // default is the real test.
 const length = params.get('duration') === 'short' ? 'short' : 'full';
 const state = {
-  state: 'loading', mode: null, payload: null, detail: null, response: null, error: null, submitRetries: 0,
+  state: 'loading', mode: null, payload: null, detail: null, response: null, error: null, submitRetries: 0, savingMessages: [],
 };
 window.lqosTest = state;
 let sponsorName = null;
@@ -62,6 +62,7 @@ async function start() {
   state.mode = mode;
   state.error = null;
   state.submitRetries = 0;
+  state.savingMessages = [];
   $('choose').hidden = true;
   $('results').hidden = true;
   $('error').hidden = true;
@@ -77,8 +78,9 @@ async function start() {
     setState('submitting');
     $('phase-label').textContent = 'Saving your result…';
     const response = await submitResult(run.payload, ({ attempt, of, waitSeconds, reason }) => {
-      state.submitRetries = (state.submitRetries || 0) + 1;
+      state.submitRetries += 1;
       $('phase-label').textContent = `Saving your result: ${reason}; trying again in ${Math.round(waitSeconds)} s (try ${attempt} of ${of})…`;
+      state.savingMessages.push($('phase-label').textContent);
     });
     state.response = response;
     if (!response.body || !response.body.grades) {
