@@ -559,22 +559,20 @@ static int idem_lookup(sqlite3 *db, const struct lqos_store_insert_args *a,
 	return found;
 }
 
+#define QUOTE_(x) #x
+#define QUOTE(x) QUOTE_(x)
+#define IDEM_KEY_SECONDS_SQL QUOTE(LQOS_IDEM_KEY_SECONDS)
+
 /* Within the write transaction: remember the key's answer, and forget
  * keys older than LQOS_IDEM_KEY_SECONDS (along the created_at index). */
 static int idem_remember(sqlite3 *db, const struct lqos_store_insert_args *a, const char *test_id,
 			 const char *timestamp)
 {
 	sqlite3_stmt *st = NULL;
-	long now = (long)time(NULL);
-	int rc = sqlite3_prepare_v2(db, "DELETE FROM submission_keys WHERE created_at < ?1", -1,
-				    &st, NULL);
+	int rc = exec_sql(db, "DELETE FROM submission_keys WHERE created_at < "
+			      "CAST(strftime('%s', 'now') AS INTEGER) - " IDEM_KEY_SECONDS_SQL);
 
 	if (rc != SQLITE_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, now - LQOS_IDEM_KEY_SECONDS);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
 		return rc;
 	rc = sqlite3_prepare_v2(db,
 				"INSERT INTO submission_keys (idem_key, client_ip, client_ip_bin, "
@@ -588,7 +586,7 @@ static int idem_remember(sqlite3 *db, const struct lqos_store_insert_args *a, co
 	sqlite3_bind_text(st, 3, a->request_sha256 ? a->request_sha256 : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, test_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, timestamp, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;

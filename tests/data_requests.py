@@ -136,21 +136,16 @@ def scenario(base):
               "2001:db8:1:2::/64: would delete 4 stored tests" in out, f"{rc} {out} {err}")
         check("dry runs deleted nothing", db_rows(db) == before)
 
-        # One IPv4 address, in its IPv4-mapped IPv6 spelling.
-        n = expect_erased("IPv4 address (mapped spelling)", db, conf, "::ffff:203.0.113.7",
-                          "203.0.113.7/32", before)
-        check("IPv4 address: two tests", n == 2)
-        after = db_rows(db)
-        n = expect_erased("IPv4 /24", db, conf, "203.0.113.0/24", "203.0.113.0/24", after)
-        check("IPv4 /24: four tests (203.0.114.7 and 198.51.100.7 kept)", n == 4)
-        after = db_rows(db)
-        n = expect_erased("IPv6 address (long spelling)", db, conf, "2001:DB8:1:2:0:0:0:5",
-                          "2001:db8:1:2::5/128", after)
-        check("IPv6 address: two tests", n == 2)
-        after = db_rows(db)
-        n = expect_erased("IPv6 /64", db, conf, "2001:db8:1:2::/64", "2001:db8:1:2::/64", after)
-        check("IPv6 /64: two tests (2001:db8:1:3::1 kept)", n == 2)
-        after = db_rows(db)
+        # Each erasure (in some spelling), the network it covers, how many tests go.
+        after = before
+        for name, target, net, want in (
+                ("IPv4 address (mapped spelling)", "::ffff:203.0.113.7", "203.0.113.7/32", 2),
+                ("IPv4 /24 (203.0.114.7 and 198.51.100.7 kept)", "203.0.113.0/24", "203.0.113.0/24", 4),
+                ("IPv6 address (long spelling)", "2001:DB8:1:2:0:0:0:5", "2001:db8:1:2::5/128", 2),
+                ("IPv6 /64 (2001:db8:1:3::1 kept)", "2001:db8:1:2::/64", "2001:db8:1:2::/64", 2)):
+            n = expect_erased(name, db, conf, target, net, after)
+            check(f"{name}: {want} tests", n == want, n)
+            after = db_rows(db)
         rc, out, err = run_erase(conf, "192.0.2.1")
         check("an address with nothing stored: exit 0, zero counts",
               rc == 0 and "deleted 0 stored tests" in out and db_rows(db) == after, f"{rc} {out}")
