@@ -306,6 +306,87 @@ static int prune(struct lqos_db *db, long max)
 			    &p, 1, NULL);
 }
 
+bool lqos_store_idem_key_valid(const char *key)
+{
+	size_t len = 0;
+
+	if (key == NULL)
+		return false;
+	for (; key[len] != '\0'; len++) {
+		char c = key[len];
+		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_';
+		if (!ok || len >= LQOS_IDEM_KEY_MAX)
+			return false;
+	}
+	return len >= LQOS_IDEM_KEY_MIN;
+}
+
+/* Within the write transaction: the first answer to this key from this
+ * address. Returns 1 (test_id and timestamp filled) when it was stored
+ * with the same body, 2 when with another body, 0 when new, -1 on error. */
+static int idem_lookup(struct lqos_db *db, const struct lqos_store_insert_args *a,
+		       char test_id[LQOS_TEST_ID_LEN], char timestamp[LQOS_TIMESTAMP_LEN])
+{
+	struct lqos_param p[2] = {lqos_p_text(a->idem_key), lqos_p_text(a->client_ip)};
+	struct lqos_cursor *c;
+	int rc, found = -1;
+
+	/* Two servers may see one key at once (the page retries against a
+	 * load balancer): the same per-address lock as the rate limit. */
+	if (db->ops->lock_key != NULL && db->ops->lock_key(db, a->client_ip) != 0)
+		return -1;
+	c = lqos_db_query(db,
+			  "SELECT test_id, timestamp, request_sha256 FROM submission_keys "
+			  "WHERE idem_key = ?1 AND client_ip = ?2",
+			  p, 2);
+	if (c == NULL)
+		return -1;
+	rc = lqos_cursor_next(c);
+	if (rc == 0) {
+		found = 0;
+	} else if (rc == 1) {
+		const char *sha = lqos_cursor_text(c, 2, NULL);
+		snprintf(test_id, LQOS_TEST_ID_LEN, "%s", lqos_cursor_text(c, 0, NULL));
+		snprintf(timestamp, LQOS_TIMESTAMP_LEN, "%s", lqos_cursor_text(c, 1, NULL));
+		found = sha != NULL && a->request_sha256 != NULL &&
+					strcmp(sha, a->request_sha256) == 0
+				? 1
+				: 2;
+	}
+	lqos_cursor_free(c);
+	return found;
+}
+
+/* Within the write transaction: remember the key's answer, and forget
+ * keys older than LQOS_IDEM_KEY_SECONDS (along the created_at index). */
+static int idem_remember(struct lqos_db *db, const struct lqos_store_insert_args *a,
+			 const char *test_id, const char *timestamp)
+{
+	long long now = (long long)time(NULL);
+	uint8_t blob[LQOS_IP_BLOB_MAX];
+	size_t blob_len = lqos_ip_blob(a->client_ip, blob);
+	struct lqos_param old = lqos_p_int(now - LQOS_IDEM_KEY_SECONDS);
+	struct lqos_param p[7] = {
+		lqos_p_text(a->idem_key),
+		lqos_p_text(a->client_ip),
+		blob_len ? lqos_p_blob(blob, blob_len) : lqos_p_null(),
+		lqos_p_text(a->request_sha256 ? a->request_sha256 : ""),
+		lqos_p_text(test_id),
+		lqos_p_text(timestamp),
+		lqos_p_int(now),
+	};
+
+	if (lqos_db_exec(db, "DELETE FROM submission_keys WHERE created_at < ?1", &old, 1, NULL) !=
+	    0)
+		return -1;
+	return lqos_db_exec(db,
+			    "INSERT INTO submission_keys (idem_key, client_ip, client_ip_bin, "
+			    "request_sha256, test_id, timestamp, created_at) VALUES "
+			    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			    p, 7, NULL);
+}
+
 enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_store_insert_args *a,
 					 char test_id[LQOS_TEST_ID_LEN],
 					 char timestamp[LQOS_TIMESTAMP_LEN], long *retry_after,
@@ -317,6 +398,15 @@ enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_s
 	if (db->ops->begin(db) != 0) {
 		lqos_db_describe(db, "starting a write", why, whylen);
 		return LQOS_STORE_UNAVAILABLE;
+	}
+	if (a->idem_key != NULL) {
+		int seen = idem_lookup(db, a, test_id, timestamp);
+		if (seen < 0)
+			goto fail;
+		if (seen > 0) {
+			db->ops->rollback(db);
+			return seen == 1 ? LQOS_STORE_REPEAT : LQOS_STORE_KEY_REUSED;
+		}
 	}
 	if (a->max_per_ip_per_hour > 0) {
 		limited = check_rate(db, a->client_ip, a->max_per_ip_per_hour, retry_after);
@@ -337,6 +427,8 @@ enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_s
 		db->ops->rollback(db);
 		return LQOS_STORE_UNAVAILABLE;
 	}
+	if (a->idem_key != NULL && idem_remember(db, a, test_id, timestamp) != 0)
+		goto fail;
 	if (prune(db, a->max_stored_tests) != 0)
 		goto fail;
 	if (db->ops->commit(db) != 0)
@@ -451,4 +543,91 @@ json_t *lqos_store_test(struct lqos_db *db, const char *test_id, char *why, size
 	json_object_del(row, "details_json");
 	json_object_set_new(row, "details", details ? details : json_null());
 	return row;
+}
+
+/* The statements of an erasure: each counts (dry run) or deletes the
+ * matching rows of one table, ?1 and ?2 the blob range. Webhook events
+ * are matched by the address in their payload (central events hold no
+ * address; the back end turns it into the blob form); the stored test's
+ * id would miss events whose row retention has already pruned. */
+#define ERASE_TESTS "FROM test_results WHERE client_ip_bin BETWEEN ?1 AND ?2"
+#define ERASE_KEYS "FROM submission_keys WHERE client_ip_bin BETWEEN ?1 AND ?2"
+
+static int erase_step(struct lqos_db *db, const char *verb, const char *from, const char *extra,
+		      const uint8_t *lo, const uint8_t *hi, size_t len, long *count)
+{
+	struct lqos_param p[2] = {lqos_p_blob(lo, len), lqos_p_blob(hi, len)};
+	char sql[768];
+	long long n = 0;
+
+	snprintf(sql, sizeof(sql), "%s %s%s", verb, from, extra);
+	if (count == NULL)
+		return lqos_db_exec(db, sql, p, 2, NULL);
+	if (lqos_db_long(db, sql, p, 2, &n) < 0)
+		return -1;
+	*count = (long)n;
+	return 0;
+}
+
+/* The outbox's FROM clause with this back end's payload address. */
+static const char *erase_outbox(struct lqos_db *db, char *buf, size_t len)
+{
+	snprintf(buf, len, "FROM webhook_outbox WHERE target = 'webhook' AND %s BETWEEN ?1 AND ?2",
+		 db->ops->payload_ip_blob_sql);
+	return buf;
+}
+
+static int erase_count(struct lqos_db *db, const uint8_t *lo, const uint8_t *hi, size_t len,
+		       struct lqos_erase_counts *c)
+{
+	char buf[512];
+	const char *outbox = erase_outbox(db, buf, sizeof(buf));
+
+	if (erase_step(db, "SELECT count(*)", ERASE_TESTS, "", lo, hi, len, &c->tests) != 0 ||
+	    erase_step(db, "SELECT count(*)", outbox, " AND state = 'pending'", lo, hi, len,
+		       &c->outbox_pending) != 0 ||
+	    erase_step(db, "SELECT count(*)", outbox, " AND state != 'pending'", lo, hi, len,
+		       &c->outbox_settled) != 0 ||
+	    erase_step(db, "SELECT count(*)", ERASE_KEYS, "", lo, hi, len, &c->submission_keys) !=
+		    0)
+		return -1;
+	return 0;
+}
+
+static int erase_delete(struct lqos_db *db, const uint8_t *lo, const uint8_t *hi, size_t len)
+{
+	char buf[512];
+	const char *outbox = erase_outbox(db, buf, sizeof(buf));
+
+	if (erase_step(db, "DELETE", ERASE_TESTS, "", lo, hi, len, NULL) != 0 ||
+	    erase_step(db, "DELETE", outbox, "", lo, hi, len, NULL) != 0 ||
+	    erase_step(db, "DELETE", ERASE_KEYS, "", lo, hi, len, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+int lqos_store_erase(struct lqos_db *db, const uint8_t *lo, const uint8_t *hi, size_t blob_len,
+		     bool dry_run, struct lqos_erase_counts *counts, char *why, size_t whylen)
+{
+	memset(counts, 0, sizeof(*counts));
+	if (db->ops->begin(db) != 0) {
+		lqos_db_describe(db, "starting the erasure", why, whylen);
+		return -1;
+	}
+	if (erase_count(db, lo, hi, blob_len, counts) != 0 ||
+	    (!dry_run && erase_delete(db, lo, hi, blob_len) != 0)) {
+		lqos_db_describe(db, "erasing", why, whylen);
+		db->ops->rollback(db);
+		return -1;
+	}
+	if (dry_run) {
+		db->ops->rollback(db);
+		return 0;
+	}
+	if (db->ops->commit(db) != 0) {
+		lqos_db_describe(db, "erasing", why, whylen);
+		db->ops->rollback(db);
+		return -1;
+	}
+	return 0;
 }

@@ -82,6 +82,9 @@ struct lqos_store_ops {
 	const char *next_id_sql;
 	/* Appended to the outbox claim's inner SELECT. */
 	const char *claim_lock_clause;
+	/* A webhook event's client address (payload's client_ip) in the
+	 * client_ip_bin form, as an SQL expression (erasure by prefix). */
+	const char *payload_ip_blob_sql;
 
 	int (*next)(struct lqos_cursor *c); /* 1 row, 0 end, -1 error */
 	int (*ncols)(struct lqos_cursor *c);

@@ -305,6 +305,12 @@ static const struct lqos_store_ops pg_ops = {
 	.lock_key = pg_lock_key,
 	.next_id_sql = "SELECT nextval('test_results_id_seq')",
 	.claim_lock_clause = " FOR UPDATE SKIP LOCKED",
+	/* inet_send: family, bits, is_cidr, length, then the address bytes;
+	 * the blob form is 4 or 6, then the same bytes. */
+	.payload_ip_blob_sql =
+		"(CASE family((payload::json->>'client_ip')::inet) WHEN 4 THEN '\\x04'::bytea "
+		"ELSE '\\x06'::bytea END || "
+		"substring(inet_send((payload::json->>'client_ip')::inet) from 5))",
 	.next = pg_next,
 	.ncols = pg_ncols,
 	.col_name = pg_col_name,

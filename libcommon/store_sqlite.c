@@ -514,6 +514,7 @@ static const struct lqos_store_ops lite_ops = {
 	.lock_key = NULL,
 	.next_id_sql = "SELECT coalesce(max(id), 0) + 1 FROM test_results",
 	.claim_lock_clause = "",
+	.payload_ip_blob_sql = "lqos_ip_blob(json_extract(payload, '$.client_ip'))",
 	.next = lite_next,
 	.ncols = lite_ncols,
 	.col_name = lite_col_name,

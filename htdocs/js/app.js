@@ -2,6 +2,7 @@
 // window.lqosTest exposes the state for automated tests.
 
 import { discoverApi, submitResult } from './api.js';
+import { ProtocolRecorder } from './protocol.js';
 import { HOUSEHOLD_PLANS, plannedSeconds as householdSeconds, runHousehold } from './household.js';
 import { renderHousehold, renderSingle } from './results.js';
 import { SINGLE_PLANS, plannedSeconds as singleSeconds, runSingleUser } from './single.js';
@@ -11,7 +12,9 @@ const params = new URLSearchParams(window.location.search);
 // ?duration=short shortens the test for automated runs on loopback; the
 // default is the real test.
 const length = params.get('duration') === 'short' ? 'short' : 'full';
-const state = { state: 'loading', mode: null, payload: null, detail: null, response: null, error: null };
+const state = {
+  state: 'loading', mode: null, payload: null, detail: null, response: null, error: null, submitRetries: 0, savingMessages: [],
+};
 window.lqosTest = state;
 let sponsorName = null;
 
@@ -59,21 +62,31 @@ async function start() {
   const mode = selectedMode();
   state.mode = mode;
   state.error = null;
+  state.submitRetries = 0;
+  state.savingMessages = [];
   $('choose').hidden = true;
   $('results').hidden = true;
   $('error').hidden = true;
   $('progress').hidden = false;
   $('progress-title').textContent = mode === 'household' ? 'Virtual household test' : 'Single user test';
   setState('running');
+  // Watches the whole run: which protocol the probes and the load used.
+  const protocols = new ProtocolRecorder();
   try {
     const run = mode === 'household'
       ? await runHousehold(HOUSEHOLD_PLANS[length], progress)
       : await runSingleUser(SINGLE_PLANS[length], progress);
+    run.payload.protocol = protocols.summary();
+    protocols.close();
     state.payload = run.payload;
     state.detail = run.detail;
     setState('submitting');
-    $('phase-label').textContent = 'Grading…';
-    const response = await submitResult(run.payload);
+    $('phase-label').textContent = 'Saving your result…';
+    const response = await submitResult(run.payload, ({ attempt, of, waitSeconds, reason }) => {
+      state.submitRetries += 1;
+      $('phase-label').textContent = `Saving your result: ${reason}; trying again in ${Math.round(waitSeconds)} s (try ${attempt} of ${of})…`;
+      state.savingMessages.push($('phase-label').textContent);
+    });
     state.response = response;
     if (!response.body || !response.body.grades) {
       throw new Error(response.body?.error ? `The server could not grade the result: ${response.body.error}`
@@ -85,6 +98,7 @@ async function start() {
     $('results').hidden = false;
     setState('done');
   } catch (err) {
+    protocols.close();
     state.error = String(err?.message || err);
     $('error-text').textContent = state.error;
     $('progress').hidden = true;
