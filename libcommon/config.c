@@ -442,6 +442,7 @@ int lqos_config_load(struct lqos_config *cfg, const char *path)
 		CFG_STR("server_name", NULL, CFGF_NONE),
 		CFG_STR("trusted_proxies", NULL, CFGF_NONE),
 		CFG_STR("central_telemetry_url", NULL, CFGF_NONE),
+		CFG_STR("public_url", NULL, CFGF_NONE),
 		CFG_INT("max_stored_tests", 1000, CFGF_NONE),
 		CFG_INT("max_tests_per_ip_per_hour", 60, CFGF_NONE),
 		CFG_BOOL("allow_query_api_key", cfg_true, CFGF_NONE),
@@ -529,6 +530,7 @@ int lqos_config_load(struct lqos_config *cfg, const char *path)
 	cfg->telemetry_api_key = dup_or_null(cfg_getstr(c, "telemetry_api_key"));
 	cfg->server_name = dup_or_null(cfg_getstr(c, "server_name"));
 	cfg->central_telemetry_url = dup_or_null(cfg_getstr(c, "central_telemetry_url"));
+	cfg->public_url = dup_or_null(cfg_getstr(c, "public_url"));
 	if (cfg_getstr(c, "database_path") != NULL && cfg_getstr(c, "database_path")[0] != '\0') {
 		free(cfg->database_path);
 		cfg->database_path = strdup(cfg_getstr(c, "database_path"));
@@ -579,6 +581,7 @@ void lqos_config_free(struct lqos_config *cfg)
 		&cfg->database_path,
 		&cfg->server_name,
 		&cfg->central_telemetry_url,
+		&cfg->public_url,
 	};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
