@@ -77,7 +77,7 @@ static int store_and_answer(struct lqos_app *app, sqlite3 *db, const struct lqos
 		/* SQLite connections must not cross fork(): the child opens its own. */
 		lqos_store_close(app->db);
 		app->db = NULL;
-		lqos_spawn_flusher();
+		lqos_spawn_flusher(app->cfg.database_path);
 	}
 	return status;
 }
