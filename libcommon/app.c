@@ -96,7 +96,9 @@ sqlite3 *lqos_app_db_quiet(struct lqos_app *app, char *why, size_t whylen)
 {
 	if (app->db != NULL)
 		return app->db;
+	lqos_timing("request");
 	app->db = lqos_store_open(app->cfg.database_path, why, whylen);
+	lqos_timing("db_open");
 	if (app->db == NULL) {
 		lqos_log("ISP telemetry: %s", why);
 		return NULL;
@@ -136,9 +138,14 @@ int lqos_app_main(const char *allowed, lqos_app_gate audience,
 {
 	struct lqos_app app;
 
+	lqos_timing("main");
 	lqos_app_init(&app, stdin, stdout);
+	lqos_timing("config");
 	if (lqos_app_method(&app, allowed) && (audience == LQOS_PUBLIC || audience(&app)))
 		handler(&app);
+	fflush(app.out);
+	lqos_timing("response");
 	lqos_app_free(&app);
+	lqos_timing("exit");
 	return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "migrations.h"
 #include "ipaddr.h"
+#include "log.h"
 #include "rows.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -576,12 +577,14 @@ enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_in
 		goto fail;
 	if (exec_sql(db, "COMMIT") != SQLITE_OK)
 		goto fail;
+	lqos_timing("insert_commit");
 	if (sync_wal(db) != 0) {
 		snprintf(why, whylen,
 			 "telemetry database: the result could not be flushed to disk: %s",
 			 strerror(errno));
 		return LQOS_STORE_UNAVAILABLE;
 	}
+	lqos_timing("disk_flush");
 	return LQOS_STORE_OK;
 fail:
 	describe_error(db, sqlite3_db_filename(db, "main"), "storing the result", why, whylen);

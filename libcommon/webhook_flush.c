@@ -106,9 +106,38 @@ static void mark_gone(sqlite3 *db, const char *target, const char *url)
 	}
 }
 
+/* A delivery waiting to be recorded with the rest of its batch. */
+struct delivered {
+	long long id;
+	long at;
+	long http_status;
+};
+
+/* Record a batch's deliveries in one write transaction: under a burst of
+ * submissions the flusher then queues for the write lock once per batch,
+ * not once per event. Not recorded (the transaction failed): the lease
+ * runs out and the events go again (at least once, as after a crash). */
+static void record_delivered(sqlite3 *db, const struct delivered *done, int n)
+{
+	bool ok;
+
+	if (n == 0)
+		return;
+	ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+	for (int i = 0; ok && i < n; i++)
+		ok = lqos_outbox_delivered(db, done[i].id, done[i].at, done[i].http_status) == 0;
+	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return;
+	lqos_log("Webhook flusher: cannot record %d deliveries: %s (they will be sent again)", n,
+		 sqlite3_errmsg(db));
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* One attempt. A success is added to `done` (recorded by the caller
+ * with its batch); a failure is recorded at once. */
 static void deliver_one(sqlite3 *db, const struct lqos_config *cfg,
 			const struct lqos_flush_options *opt, struct lqos_outbox_event *ev,
-			struct lqos_flush_report *report)
+			struct lqos_flush_report *report, struct delivered *done, int *ndone)
 {
 	const char *url = target_url(cfg, ev->target);
 	bool is_webhook = strcmp(ev->target, LQOS_TARGET_WEBHOOK) == 0;
@@ -128,7 +157,10 @@ static void deliver_one(sqlite3 *db, const struct lqos_config *cfg,
 	char redacted[1024];
 
 	if (lqos_webhook_post(&req, &at) == 0) {
-		lqos_outbox_delivered(db, ev->id, clock_now(opt), at.http_status);
+		done[*ndone].id = ev->id;
+		done[*ndone].at = clock_now(opt);
+		done[*ndone].http_status = at.http_status;
+		(*ndone)++;
 		report->delivered++;
 		return;
 	}
@@ -222,8 +254,9 @@ static bool attempt_fits(const struct flush_run *run)
 static int drain(struct flush_run *run)
 {
 	struct lqos_outbox_event events[CLAIM_BATCH];
+	struct delivered done[CLAIM_BATCH];
 	const char *targets[3];
-	int n;
+	int n, ndone;
 
 	for (;;) {
 		if (active_targets(run->db, run->cfg, targets) == 0)
@@ -240,6 +273,7 @@ static int drain(struct flush_run *run)
 		}
 		if (n == 0)
 			return 0;
+		ndone = 0;
 		for (int i = 0; i < n; i++) {
 			/* A URL that went 410 during this batch, or no time left:
 			 * hand the rest back untouched. */
@@ -248,9 +282,11 @@ static int drain(struct flush_run *run)
 					   target_url(run->cfg, events[i].target)))
 				lqos_outbox_release(run->db, events[i].id, clock_now(run->opt));
 			else
-				deliver_one(run->db, run->cfg, run->opt, &events[i], run->report);
+				deliver_one(run->db, run->cfg, run->opt, &events[i], run->report,
+					    done, &ndone);
 			lqos_outbox_event_free(&events[i]);
 		}
+		record_delivered(run->db, done, ndone);
 	}
 }
 
