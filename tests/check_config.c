@@ -453,8 +453,8 @@ START_TEST(unreadable_file)
 {
 	char path[PATH_MAX];
 
-	if (geteuid() == 0)
-		return; /* root reads anything; the directory case covers the path */
+	if (geteuid() == 0) /* the directory case covers the path */
+		LQOS_SKIP_TEST("root reads any file, mode 000 or not");
 	snprintf(path, sizeof(path), "%s",
 		 lqos_test_write(dir, "secret.conf", "sponsor_name=\"x\"\n"));
 	ck_assert_int_eq(chmod(path, 0), 0);

@@ -25,8 +25,9 @@ run as root against the www-data database followed by submissions
 through Apache, and a receiver that accepts and never answers.
 
 Prints METRIC faults_injected=, results_lost=, requests_served=,
-crashes=, then "RESULT: N passed, M failed". Exit 1 on failure, 77
-without Apache.
+crashes=, then "RESULT: N passed, M failed, S skipped" (not root: the
+read-only mount, disk-full and unreadable-config parts are skips). Exit 1
+on failure, 77 without Apache.
 """
 import concurrent.futures
 import errno
@@ -172,7 +173,7 @@ def scenario_read_only(s, base):
     check("read-only files: stores again once writable", r.status == 200, repr(r))
 
     if not hc.IS_ROOT:
-        print("SKIP: read-only mount needs root (mount --bind, remount ro)", flush=True)
+        hc.skip_check("read-only mount", "needs root (mount --bind, remount ro)")
     else:
         fault("state directory remounted read-only")
         subprocess.run(["mount", "--bind", d, d], check=True)
@@ -220,7 +221,7 @@ def fill(path):
 
 def scenario_disk_full(s, base):
     if not hc.IS_ROOT:
-        print("SKIP: disk full needs root (a 2 MiB tmpfs)", flush=True)
+        hc.skip_check("disk full", "needs root (a 2 MiB tmpfs)")
         return
     mnt = os.path.join(s.rundir, "full")
     os.makedirs(mnt, exist_ok=True)
@@ -485,7 +486,7 @@ def scenario_config(s, base):
         if hc.IS_ROOT or os.access(s.conf, os.R_OK) is False:
             broken("unreadable", ("ermission",))
         else:
-            print("SKIP: config mode 000 is still readable here", flush=True)
+            hc.skip_check("config unreadable", "a config file of mode 000 is still readable here")
     finally:
         os.chmod(s.conf, 0o644)
     check("config: readable again → support API 200", s.get("/api/telemetry/stats", auth).status == 200)

@@ -7,8 +7,11 @@ collects.
 A test imports it after putting its own directory first on sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import lqostest as lq
-Python standard library only. Each test prints "RESULT: N passed, M
-failed" last (see finish(), or print lqostest.passed / lqostest.failed)."""
+Python standard library only. The reporting protocol (counted by
+scripts/summarize-tests.py): check() prints "PASS: name" or "FAIL: name:
+detail", skip_check() prints "SKIP: name: reason" for a part that cannot
+run here, and finish() prints "RESULT: P passed, F failed, S skipped"
+last. A test that cannot run at all returns skip(reason) (exit 77)."""
 import contextlib
 import http.client
 import json
@@ -37,14 +40,16 @@ CRASH_RE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitize
 
 passed = 0
 failed = 0
+skipped = 0
 
 
 def check(name, cond, detail="", limit=1500):
-    """Count one assertion; a failure prints "FAIL: name: detail" (the
-    detail cut to `limit` characters, None for no cut)."""
+    """Count one assertion: prints "PASS: name", or on failure "FAIL:
+    name: detail" (the detail cut to `limit` characters, None for no cut)."""
     global passed, failed
     if cond:
         passed += 1
+        print(f"PASS: {name}", flush=True)
     else:
         failed += 1
         text = str(detail) if limit is None else str(detail)[:limit]
@@ -57,13 +62,27 @@ def metric(name, value):
     print(f"METRIC {name}={value}", flush=True)
 
 
+def skip_check(name, reason):
+    """A check (or a whole scenario) that cannot run here: printed as
+    "SKIP: name: reason" and counted as one skipped check, never passed."""
+    global skipped
+    skipped += 1
+    print(f"SKIP: {name}: {reason}", flush=True)
+
+
 def finish(started=None):
     """Print the RESULT line (after the total time since `started`, a
-    time.monotonic() value, when given); the exit status."""
+    time.monotonic() value, when given); the exit status: 1 after a
+    failure, 77 when every check was skipped. A test that counted no
+    check at all fails (it ran nothing)."""
     if started is not None:
         print(f"# total {time.monotonic() - started:.1f} s", flush=True)
-    print(f"RESULT: {passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+    if passed == 0 and failed == 0 and skipped == 0:
+        check("the test ran at least one check", False)
+    print(f"RESULT: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
+    if failed:
+        return 1
+    return 77 if passed == 0 else 0
 
 
 def remove_unless_failed(folder):
@@ -98,8 +117,12 @@ def scratch_dir(prefix, mode=None):
 
 
 def skip(why):
-    print(f"SKIP: {why}")
-    print("RESULT: 0 passed, 0 failed")
+    """The whole test cannot run here: one skip with its reason, nothing
+    passed; returns 77 (automake's SKIP) for main() to return."""
+    global skipped
+    skipped += 1
+    print(f"SKIP: {why}", flush=True)
+    print(f"RESULT: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
     return 77
 
 

@@ -11,8 +11,9 @@ days). Every expected answer is computed from that seed with Python's
 own ipaddress and datetime, independently of the C code.
 
 Environment: LQOS_SRCDIR, LQOS_BUILDDIR (set by make check).
-Prints "RESULT: N passed, M failed" last; exits 1 on any failure, 77 when
-the built programs or Apache are missing.
+Prints "RESULT: N passed, M failed, S skipped" last (promtool's check is
+a skip without promtool); exits 1 on any failure, 77 when the built
+programs or Apache are missing.
 """
 import csv
 import datetime
@@ -499,8 +500,8 @@ def parse_prom(text):
 def promtool_check(text, label):
     promtool = shutil.which("promtool")
     if promtool is None:
-        print(f"SKIP: {label}: promtool not installed (Debian package prometheus); "
-              "the exposition format is still checked by this test's own parser")
+        lq.skip_check(f"{label}: promtool check metrics", "promtool not installed (Debian package prometheus); "
+                      "the exposition format is still checked by this test's own parser")
         return
     p = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
     check(f"{label}: promtool check metrics accepts it", p.returncode == 0, (p.stdout + p.stderr).decode())
@@ -618,13 +619,9 @@ def test_dashboard_served(c, sd):
 def main():
     for prog in (seedmod.SUBMIT, seedmod.FLUSH, os.path.join(seedmod.BUILDDIR, "cgi-bin", "lqos-metrics")):
         if not os.access(prog, os.X_OK):
-            print(f"SKIP: {prog} not built")
-            print("RESULT: 0 passed, 0 failed")
-            return 77
+            return lq.skip(f"{prog} not built")
     if not (shutil.which("apache2") or os.path.exists("/usr/sbin/apache2")):
-        print("SKIP: apache2 not installed")
-        print("RESULT: 0 passed, 0 failed")
-        return 77
+        return lq.skip("apache2 not installed")
     started = time.monotonic()
     with seedmod.Seeded(BASE) as sd:
         sd.seed()

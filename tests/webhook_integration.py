@@ -11,8 +11,9 @@ lines. The flusher, sbin/lqos-webhook-flush, is run by hand with --now so
 that backoff, Retry-After and the give-up age are checked without sleeping.
 
 Environment: LQOS_SRCDIR, LQOS_BUILDDIR (set by make check).
-Prints "RESULT: N passed, M failed" last; exits 1 on any failure, 77 when
-the built programs are missing.
+Prints "RESULT: N passed, M failed, S skipped" last (the Apache scenario
+is one skip without Apache); exits 1 on any failure, 77 when the built
+programs are missing.
 """
 import base64
 import concurrent.futures
@@ -851,7 +852,7 @@ def apache_available():
 
 def scenario_apache(base):
     if not apache_available():
-        print("SKIP: Apache with mod_cgid not installed; prompt delivery through Apache not tested")
+        lq.skip_check("prompt delivery through Apache", "Apache with mod_cgid not installed")
         return
     rcv = Receiver()
     rundir = os.path.join(base, "apache")
@@ -1018,7 +1019,7 @@ def scenario_apache(base):
                   rcv.wait_for(lambda reqs: any(r["headers"].get("webhook-id") == tid4 for r in reqs), 5),
                   read_file(errlog)[-400:])
         else:
-            print("SKIP: not root; the root-run ownership case needs root")
+            lq.skip_check("apache: root-run flusher keeps www-data's ownership", "needs root")
         check("apache: no secret in the error log", secret not in read_file(errlog)
               and "urlpass9137" not in read_file(errlog))
     finally:
@@ -1042,9 +1043,7 @@ SCENARIOS = [
 def main():
     for prog in (SUBMIT, FLUSH, RECENT, STATS):
         if not os.access(prog, os.X_OK):
-            print(f"SKIP: {prog} not built")
-            print("RESULT: 0 passed, 0 failed")
-            return 77
+            return lq.skip(f"{prog} not built")
     only = set(sys.argv[1:])
     t_all = time.monotonic()
     with lq.scratch_dir("lqos-webhook-it.", mode=0o755) as base:
