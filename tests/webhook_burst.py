@@ -23,6 +23,7 @@ import json
 import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -229,6 +230,18 @@ def main():
         while flusher_pids(exe) and time.monotonic() < end:
             time.sleep(0.1)
         check("no delivery process left running", not flusher_pids(exe), flusher_pids(exe))
+        # --lock-fd is only for the lock the submission hands over: any
+        # other descriptor is refused (exit 2) and delivers nothing.
+        flush = os.path.join(lq.BUILDDIR, "sbin", "lqos-webhook-flush")
+        other = os.open(os.path.join(base, "not-the-lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            for fd, what in ((other, "another file"), (other + 50, "a closed descriptor")):
+                r = subprocess.run([flush, "--config", apache.conf, "--lock-fd", str(fd)],
+                                   pass_fds=(other,), capture_output=True, text=True, timeout=60)
+                check(f"--lock-fd refuses {what}", r.returncode == 2
+                      and "is not the locked" in r.stderr, f"{r.returncode} {r.stderr[-300:]}")
+        finally:
+            os.close(other)
         crashes = apache.crashes()
         check("no crash in Apache's error log", not crashes, crashes[:5])
     finally:
