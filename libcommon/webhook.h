@@ -70,4 +70,7 @@ struct lqos_webhook_request {
  * otherwise with `out` describing the failure. */
 int lqos_webhook_post(const struct lqos_webhook_request *req, struct lqos_webhook_attempt *out);
 
+/* Close the connection lqos_webhook_post keeps for the next event. */
+void lqos_webhook_post_done(void);
+
 #endif

@@ -343,6 +343,7 @@ out:
 	if (!opt->quiet && (report->delivered || report->failed || report->gave_up))
 		lqos_log("Webhook flusher: %ld delivered, %ld failed attempts, %ld given up",
 			 report->delivered, report->failed, report->gave_up);
+	lqos_webhook_post_done();
 	curl_global_cleanup();
 	lqos_store_close(run.db);
 	if (lock_fd >= 0)
