@@ -109,14 +109,14 @@ class Sampler(threading.Thread):
 
 
 def submitter(port, body, deadline, out, errors):
-    """Submit until `deadline` on one keep-alive connection (reopened when
-    Apache closes it); record (test_id, time the answer arrived)."""
-    conn = None
+    """Submit until `deadline`, one connection per request (Apache's
+    event MPM closes idle keep-alive connections under load, and a POST
+    sent into that close could not be told stored or not); record
+    (test_id, time the answer arrived)."""
     hdrs = {"Content-Type": "application/json", "User-Agent": "webhook-burst/1"}
     while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
-            if conn is None:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("POST", "/api/telemetry", body=body, headers=hdrs)
             resp = conn.getresponse()
             raw = resp.read()
@@ -125,16 +125,10 @@ def submitter(port, body, deadline, out, errors):
                 errors.append(f"{resp.status} {raw[:200]!r}")
                 continue
             out.append((json.loads(raw)["test_id"], answered))
-            if resp.getheader("Connection", "").lower() == "close":
-                conn.close()
-                conn = None
         except (OSError, http.client.HTTPException, ValueError) as e:
             errors.append(repr(e))
-            if conn is not None:
-                conn.close()
-            conn = None
-    if conn is not None:
-        conn.close()
+        finally:
+            conn.close()
 
 
 def main():
