@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,11 @@ void lqos_spawn_flusher(const char *db_path)
 		close(fd);
 		return;
 	}
+	/* The answer is still in stdio's buffer: when the client has gone,
+	 * Apache has closed our stdout and flushing it would raise SIGPIPE,
+	 * killing this process with the lock taken and no flusher started
+	 * (the events would wait for cron). A failed write is harmless. */
+	signal(SIGPIPE, SIG_IGN);
 	fflush(NULL);
 	pid = fork();
 	if (pid != 0) {

@@ -147,7 +147,8 @@ def main():
                           f'webhook_url="http://127.0.0.1:{rcv.port}/hook"\n'
                           'webhook_secret="burst-test-secret"\n'
                           'webhook_prompt_delivery="true"\n'
-                          'max_tests_per_ip_per_hour="0"\n')
+                          'max_tests_per_ip_per_hour="0"\n'
+                          'max_stored_tests="1000000"\n')
         try:
             apache.start()
         except RuntimeError as e:
