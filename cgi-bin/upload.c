@@ -1,4 +1,5 @@
-/* POST /api/load/upload: the bufferbloat test's upload sink. Public. */
+/* POST (or PUT) /api/load/upload: the upload sink of the bufferbloat test
+ * and of networkQuality clients; any size. Public. */
 #include "libcommon/app.h"
 #include "libcommon/load.h"
 
@@ -9,5 +10,5 @@ static void handle(struct lqos_app *app)
 
 int main(void)
 {
-	return lqos_app_main("POST", LQOS_PUBLIC, handle);
+	return lqos_app_main("POST,PUT", LQOS_PUBLIC, handle);
 }

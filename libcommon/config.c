@@ -105,6 +105,7 @@ static const struct config_key keys[] = {
 	STR(server_name, NULL, NULL, NULL), /* unset: the host name */
 	{"trusted_proxies", KEY_CIDRS, 0, NULL, 0, 0, 0, validate_proxies, NULL},
 	STR(central_telemetry_url, NULL, validate_url, NULL),
+	STR(public_url, NULL, NULL, NULL), /* checked where used: cgi-bin/nq.c */
 	INT(max_stored_tests, 1000, 1, 100000000L),
 	INT(max_tests_per_ip_per_hour, 60, 0, 1000000L),
 	BOOL(allow_query_api_key, allow_query_api_key, 1),

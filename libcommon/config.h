@@ -23,6 +23,7 @@ struct lqos_config {
 	char *database_path;
 	char *server_name;
 	char *central_telemetry_url;
+	char *public_url; /* e.g. https://speed.isp.example: /.well-known/nq's URLs */
 	long max_stored_tests;
 	long max_tests_per_ip_per_hour;
 	bool allow_query_api_key;

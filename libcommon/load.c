@@ -1,6 +1,7 @@
 #include "load.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,7 +15,8 @@ static long drain(FILE *in, long want, long max, char *buf)
 	long got = 0;
 
 	for (;;) {
-		long room = (want >= 0 ? want : max + 1) - got;
+		/* Without a length, read until EOF or one byte past max. */
+		long room = want >= 0 ? want - got : (max == LONG_MAX ? SINK_CHUNK : max + 1 - got);
 		ssize_t n;
 
 		if (room <= 0)
@@ -35,7 +37,7 @@ int lqos_load_sink(const struct lqos_request *req, FILE *in, FILE *out, long max
 	long want = -1, got;
 
 	if (req->content_length != NULL && req->content_length[0] != '\0') {
-		if (lqos_parse_long(req->content_length, 0, 1L << 40, &want) != 0)
+		if (lqos_parse_long(req->content_length, 0, LONG_MAX, &want) != 0)
 			return lqos_respond_error(out, 400, NULL,
 						  "Content-Length is not a valid number");
 		if (want > max)
@@ -45,7 +47,7 @@ int lqos_load_sink(const struct lqos_request *req, FILE *in, FILE *out, long max
 				max);
 	}
 	got = drain(in, want, max, buf);
-	if (want < 0 && got > max)
+	if (want < 0 && max != LONG_MAX && got > max)
 		return lqos_respond_error(
 			out, 413, NULL,
 			"upload is over %ld bytes; the sink takes at most %ld per request", max,

@@ -4,14 +4,16 @@
 #ifndef LQOS_LOAD_H
 #define LQOS_LOAD_H
 
+#include <limits.h>
 #include <stdio.h>
 
 #include "http.h"
 
-/* Largest body the sink accepts in one request: the browser sends its
- * upload load in requests of at most 64 MiB. Apache's LimitRequestBody
- * for the sink's URL is the same number. */
-#define LQOS_SINK_MAX_BODY (256L * 1024 * 1024)
+/* Largest body the sink accepts in one request: no limit (LONG_MAX), so
+ * that a multi-gigabit upload stream or a networkQuality client can send
+ * for as long as it likes. Apache's LimitRequestBody for the sink's URL
+ * is 0 (unlimited) too. */
+#define LQOS_SINK_MAX_BODY LONG_MAX
 
 /* Read and discard the request body from `in`: exactly CONTENT_LENGTH
  * bytes when the header is present, otherwise everything up to EOF (a

@@ -42,7 +42,36 @@ static const struct field native_common[] = {
 	{"test_duration_seconds", FIELD_NUMBER, 0, 3600, false, R(test_duration_seconds)},
 	{"baseline_latency_ms", FIELD_NUMBER, MS, true, R(baseline_latency_ms)},
 	{"server_name", FIELD_STRING, 0, 128, false, R(server_name)},
+	{"protocol.probe", FIELD_STRING, 0, 16, false, R(protocol_probe)},
+	{"protocol.load", FIELD_STRING, 0, 16, false, R(protocol_load)},
 };
+
+/* "protocol" is an object of two tokens from a short list (nextHopProtocol
+ * values as the page reports them); anything else is a 400. */
+static int check_protocol(json_t *root, const struct lqos_result *r, char *why, size_t whylen)
+{
+	static const char *const ok[] = {"http/1.0", "http/1.1", "h2",     "h3",
+					 "mixed",    "other",    "unknown"};
+	const char *vals[] = {r->protocol_probe, r->protocol_load};
+	const char *names[] = {"protocol.probe", "protocol.load"};
+	json_t *p = json_object_get(root, "protocol");
+
+	if (p != NULL && !json_is_null(p) && !json_is_object(p)) {
+		snprintf(why, whylen, "field 'protocol' must be an object");
+		return -1;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		bool found = vals[i][0] == '\0';
+		for (size_t j = 0; j < sizeof(ok) / sizeof(ok[0]) && !found; j++)
+			found = strcmp(vals[i], ok[j]) == 0;
+		if (!found) {
+			snprintf(why, whylen, "field '%s' must be one of %s", names[i],
+				 LQOS_PROTOCOLS);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 static const struct field native_single[] = {
 	PHASE_FIELDS("download", LQOS_PHASE_DOWNLOAD, true),
@@ -290,7 +319,8 @@ static int parse_native(json_t *root, struct lqos_result *out, char *why, size_t
 	if (parse_test_type(json_object_get(root, "test_type"), "test_type", &out->type, why,
 			    whylen) != 0)
 		return -1;
-	if (read_fields(root, native_common, N(native_common), out, why, whylen) != 0)
+	if (read_fields(root, native_common, N(native_common), out, why, whylen) != 0 ||
+	    check_protocol(root, out, why, whylen) != 0)
 		return -1;
 	if (out->type == LQOS_TEST_HOUSEHOLD)
 		return read_fields(root, native_household, N(native_household), out, why, whylen);
@@ -400,14 +430,22 @@ json_t *lqos_result_grades_json(const struct lqos_result *r)
 	return g;
 }
 
+/* Responsiveness in round trips per minute, as networkQuality reports it:
+ * 60000 / the loaded median round trip in ms (rounded; null without one). */
+static json_t *rpm_or_null(double p50)
+{
+	return isfinite(p50) && p50 > 0 ? json_integer((json_int_t)lround(60000.0 / p50))
+					: json_null();
+}
+
 static json_t *phase_json(const struct lqos_phase_metrics *p, enum lqos_grade g)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "throughput_mbps",
-			 num_or_null(p->throughput_mbps), "latency_p50_ms",
-			 num_or_null(p->latency_p50_ms), "latency_p90_ms",
-			 num_or_null(p->latency_p90_ms), "latency_increase_ms",
-			 num_or_null(p->latency_increase_ms), "jitter_ms",
-			 num_or_null(p->jitter_ms), "grade", grade_or_null(g));
+	return json_pack(
+		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "throughput_mbps",
+		num_or_null(p->throughput_mbps), "latency_p50_ms", num_or_null(p->latency_p50_ms),
+		"latency_p90_ms", num_or_null(p->latency_p90_ms), "latency_increase_ms",
+		num_or_null(p->latency_increase_ms), "jitter_ms", num_or_null(p->jitter_ms),
+		"responsiveness_rpm", rpm_or_null(p->latency_p50_ms), "grade", grade_or_null(g));
 }
 
 /* One virtual user's measurements (two or three; k3 may be NULL) and
@@ -433,6 +471,12 @@ json_t *lqos_result_details_json(const struct lqos_result *r)
 			      num_or_null(r->baseline_latency_ms), "test_duration_seconds",
 			      num_or_null(r->test_duration_seconds));
 
+	if (r->protocol_probe[0] != '\0' || r->protocol_load[0] != '\0')
+		json_object_set_new(d, "protocol",
+				    json_pack("{s:s, s:s}", "probe",
+					      r->protocol_probe[0] ? r->protocol_probe : "unknown",
+					      "load",
+					      r->protocol_load[0] ? r->protocol_load : "unknown"));
 	if (r->type == LQOS_TEST_SINGLE_USER) {
 		json_object_set_new(d, "download",
 				    phase_json(&r->phase[LQOS_PHASE_DOWNLOAD],

@@ -50,6 +50,11 @@ struct lqos_result {
 	/* Household letters (original format). */
 	enum lqos_grade user_letters[LQOS_N_USERS];
 	char server_name[129];
+	/* The HTTP protocol the page's probes and load used, as Resource
+	 * Timing's nextHopProtocol reported it: one of LQOS_PROTOCOLS, or ""
+	 * when the client did not say. */
+	char protocol_probe[17];
+	char protocol_load[17];
 
 	/* Filled by lqos_result_grade(). */
 	enum lqos_grade phase_grade[LQOS_N_PHASES];
@@ -76,6 +81,9 @@ json_t *lqos_result_grades_json(const struct lqos_result *r);
 
 /* A JSON object with every measurement the result carries (the stored
  * summary). New reference. */
+/* Tokens accepted in "protocol": {"probe": ..., "load": ...}. */
+#define LQOS_PROTOCOLS "http/1.0, http/1.1, h2, h3, mixed, other or unknown"
+
 json_t *lqos_result_details_json(const struct lqos_result *r);
 
 #endif

@@ -678,8 +678,43 @@ def t_upload_sink(root):
     check_error("upload: short body", r, 400)
     r = s.run("upload", method="GET")
     check_error("upload: GET", r, 405)
-    check("upload: Allow: POST", r.headers.get("allow") == "POST", r.headers)
+    check("upload: Allow: POST,PUT", r.headers.get("allow") == "POST,PUT", r.headers)
+    # networkQuality clients may upload with PUT, of any size.
+    r = s.run("upload", method="PUT", body=payload, content_type="application/octet-stream")
+    check("upload: PUT 200 with byte count", r.status == 200 and r.get("bytes") == len(payload), repr(r))
     check("upload: stores nothing", not os.path.exists(s.db))
+
+
+def t_download_and_nq(root):
+    """The generated download source (ranges) and /.well-known/nq."""
+    s = Site(root, "download")
+    r = s.run("download", headers={"Range": "bytes=1000-1999"})
+    check("download: range is 206 with exactly those bytes",
+          r.status == 206 and len(r.body) == 1000 and
+          r.headers.get("content-range") == "bytes 1000-1999/8589934592", (r.status, len(r.body), r.headers))
+    first = r.body
+    r = s.run("download", headers={"Range": "bytes=1500-1599"})
+    check("download: the same offset gives the same bytes", r.status == 206 and r.body == first[500:600])
+    r = s.run("download", method="HEAD")
+    check("download: HEAD has the length and no body", r.status == 200 and r.body == b""
+          and r.headers.get("content-length") == "8589934592", (r.status, r.headers, len(r.body)))
+    r = s.run("download", headers={"Range": "bytes=9000000000-"})
+    check_error("download: range past the end", r, 416)
+    r = s.run("download", method="POST", body="x")
+    check_error("download: POST", r, 405)
+    r = s.run("nq", headers={"Host": "speed.example:8443"}, env={"REQUEST_SCHEME": "https"})
+    urls = (r.json or {}).get("urls") or {}
+    check("nq: version 1 and both spellings from the request's host",
+          r.status == 200 and r.get("version") == 1 and
+          urls.get("large_https_download_url") == "https://speed.example:8443/api/load/download" and
+          urls.get("large_download_url") == urls.get("large_https_download_url") and
+          urls.get("small_download_url") == "https://speed.example:8443/api/load/small" and
+          urls.get("upload_url") == "https://speed.example:8443/api/load/upload", repr(r))
+    r = s.run("nq", headers={"Host": "evil\"host/<x>"})
+    check_error("nq: unusable Host", r, 400, "public_url")
+    r = s.run("nq", method="POST", body="x", headers={"Host": "a"})
+    check_error("nq: POST", r, 405)
+    check("download/nq: store nothing", not os.path.exists(s.db))
 
 
 def t_test_and_metrics(root):
@@ -710,7 +745,7 @@ def t_test_and_metrics(root):
 TESTS = [
     t_notfound, t_sponsor, t_submit_formats, t_telemetry_disabled, t_submit_errors, t_rate_limit,
     t_broken_config, t_unwritable_database, t_client_addresses, t_support_auth, t_queries,
-    t_retention, t_log_lines, t_upload_sink, t_test_and_metrics,
+    t_retention, t_log_lines, t_upload_sink, t_test_and_metrics, t_download_and_nq,
 ]
 
 
@@ -727,7 +762,8 @@ def main():
         for t in TESTS:
             if only and t.__name__ not in only:
                 continue
-            optional = {t_upload_sink: ["upload"], t_test_and_metrics: ["test", "metrics"]}
+            optional = {t_upload_sink: ["upload"], t_test_and_metrics: ["test", "metrics"],
+                        t_download_and_nq: ["download", "nq"]}
             if any(not os.access(os.path.join(CGI_DIR, "lqos-" + p), os.X_OK)
                    for p in optional.get(t, [])):
                 print(f"# {t.__name__}: skipped, program not built")

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libcommon/bulk.h"
 #include "libcommon/load.h"
 #include "testutil.h"
 
@@ -134,6 +135,109 @@ START_TEST(bad_content_length_is_400)
 }
 END_TEST
 
+/* No size limit: a length far past the old 256 MiB and 1 TiB limits is
+ * read (here it ends early, so 400), never refused with 413. */
+START_TEST(no_size_limit)
+{
+	struct reply r;
+
+	run_sink("1099511627777", 1000, LQOS_SINK_MAX_BODY, &r);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_ptr_nonnull(strstr(r.text, "ended after 1000 of 1099511627777"));
+	free(r.text);
+}
+END_TEST
+
+START_TEST(bulk_ranges)
+{
+	uint64_t a, b, size = LQOS_BULK_BYTES;
+
+	ck_assert_int_eq(lqos_bulk_range(NULL, size, &a, &b), 200);
+	ck_assert(a == 0 && b == size - 1);
+	ck_assert_int_eq(lqos_bulk_range("bytes=100-199", size, &a, &b), 206);
+	ck_assert(a == 100 && b == 199);
+	ck_assert_int_eq(lqos_bulk_range("bytes=100-", size, &a, &b), 206);
+	ck_assert(a == 100 && b == size - 1);
+	ck_assert_int_eq(lqos_bulk_range("bytes=-10", size, &a, &b), 206);
+	ck_assert(a == size - 10 && b == size - 1);
+	ck_assert_int_eq(lqos_bulk_range("bytes=5-99999999999999", size, &a, &b), 206);
+	ck_assert(a == 5 && b == size - 1);
+	ck_assert_int_eq(lqos_bulk_range("bytes=8589934592-", size, &a, &b), 416);
+	ck_assert_int_eq(lqos_bulk_range("bytes=-0", size, &a, &b), 416);
+	/* Malformed or several ranges: the whole object (RFC 9110 14.2). */
+	ck_assert_int_eq(lqos_bulk_range("bytes=0-1,5-6", size, &a, &b), 200);
+	ck_assert_int_eq(lqos_bulk_range("bytes=9-1", size, &a, &b), 200);
+	ck_assert_int_eq(lqos_bulk_range("items=0-1", size, &a, &b), 200);
+	ck_assert_int_eq(lqos_bulk_range("bytes=x-1", size, &a, &b), 200);
+	ck_assert_int_eq(lqos_bulk_range("bytes=99999999999999999999-", size, &a, &b), 200);
+	ck_assert(a == 0 && b == size - 1);
+}
+END_TEST
+
+/* The same offset always gives the same bytes, whatever the alignment;
+ * blocks differ from each other (nothing repeats for a compressor). */
+START_TEST(bulk_bytes)
+{
+	static unsigned char whole[3 << 20], part[100000], other[1 << 20];
+	size_t same = 0;
+
+	lqos_bulk_fill(0, whole, sizeof(whole));
+	lqos_bulk_fill(1234567, part, sizeof(part));
+	ck_assert_mem_eq(part, whole + 1234567, sizeof(part));
+	lqos_bulk_fill((8ULL << 30) - sizeof(other), other, sizeof(other));
+	for (size_t i = 0; i < sizeof(other); i++)
+		same += other[i] == whole[i] || whole[i] == whole[i + (1 << 20)];
+	/* Random bytes agree by chance about 1/256 of the time per pair. */
+	ck_assert_uint_lt(same, sizeof(other) / 64);
+}
+END_TEST
+
+/* What Apache gets from the program: headers, then exactly the range. */
+START_TEST(bulk_response)
+{
+	char *text = NULL;
+	size_t len = 0;
+	unsigned char want[100];
+	FILE *f = tmpfile();
+	const char *body;
+
+	ck_assert_int_eq(lqos_bulk_respond(f, "bytes=100-199", LQOS_BULK_BYTES, 0), 206);
+	fflush(f);
+	len = (size_t)ftell(f);
+	text = malloc(len + 1);
+	rewind(f);
+	ck_assert_uint_eq(fread(text, 1, len, f), len);
+	text[len] = '\0';
+	ck_assert_ptr_nonnull(strstr(text, "Status: 206"));
+	ck_assert_ptr_nonnull(strstr(text, "Content-Range: bytes 100-199/8589934592\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "Content-Length: 100\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "no-transform"));
+	body = strstr(text, "\r\n\r\n") + 4;
+	ck_assert_uint_eq(len - (size_t)(body - text), 100);
+	lqos_bulk_fill(100, want, sizeof(want));
+	ck_assert_mem_eq(body, want, 100);
+	fclose(f);
+	free(text);
+
+	f = tmpfile();
+	ck_assert_int_eq(lqos_bulk_respond(f, NULL, LQOS_BULK_BYTES, 1), 200);
+	fflush(f);
+	ck_assert_int_eq(ftell(f) > 0, 1);
+	len = (size_t)ftell(f);
+	text = calloc(1, len + 1);
+	rewind(f);
+	ck_assert_uint_eq(fread(text, 1, len, f), len);
+	ck_assert_ptr_nonnull(strstr(text, "Content-Length: 8589934592\r\n\r\n"));
+	ck_assert_uint_eq(strlen(strstr(text, "\r\n\r\n")), 4); /* HEAD: no body */
+	fclose(f);
+	free(text);
+
+	f = tmpfile();
+	ck_assert_int_eq(lqos_bulk_respond(f, "bytes=9999999999-", LQOS_BULK_BYTES, 0), 416);
+	fclose(f);
+}
+END_TEST
+
 static Suite *load_suite(void)
 {
 	Suite *s = suite_create("load");
@@ -146,6 +250,10 @@ static Suite *load_suite(void)
 	tcase_add_test(tc, over_limit_is_413);
 	tcase_add_test(tc, short_body_is_400);
 	tcase_add_test(tc, bad_content_length_is_400);
+	tcase_add_test(tc, no_size_limit);
+	tcase_add_test(tc, bulk_ranges);
+	tcase_add_test(tc, bulk_bytes);
+	tcase_add_test(tc, bulk_response);
 	suite_add_tcase(s, tc);
 	return s;
 }

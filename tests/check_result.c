@@ -746,6 +746,62 @@ START_TEST(details_json)
 }
 END_TEST
 
+static void add_protocol(json_t *root)
+{
+	json_object_set_new(root, "protocol", json_pack("{s:s, s:s}", "probe", "h2", "load", "h2"));
+}
+
+static void add_bad_protocol(json_t *root)
+{
+	json_object_set_new(root, "protocol",
+			    json_pack("{s:s, s:s}", "probe", "h2", "load", "spdy/3"));
+}
+
+static void add_protocol_string(json_t *root)
+{
+	json_object_set_new(root, "protocol", json_string("h2"));
+}
+
+static void add_long_protocol(json_t *root)
+{
+	json_object_set_new(root, "protocol",
+			    json_pack("{s:s}", "probe", "http/1.1-but-much-too-long"));
+}
+
+/* The protocol the page used is kept in the details; only listed tokens
+ * are accepted. Responsiveness (RPM) is derived from each phase's p50. */
+START_TEST(protocol_and_rpm_in_details)
+{
+	json_t *d;
+	double p50;
+
+	ck_assert_int_eq(parse_edited("native_single.json", add_protocol), 0);
+	lqos_result_grade(&r);
+	d = lqos_result_details_json(&r);
+	ck_assert_str_eq(json_string_value(at(d, "protocol", "probe")), "h2");
+	ck_assert_str_eq(json_string_value(at(d, "protocol", "load")), "h2");
+	p50 = r.phase[LQOS_PHASE_DOWNLOAD].latency_p50_ms;
+	ck_assert(isfinite(p50) && p50 > 0);
+	ck_assert_int_eq(json_integer_value(at(d, "download", "responsiveness_rpm")),
+			 lround(60000.0 / p50));
+	json_decref(d);
+
+	/* Without it, no protocol in the details. */
+	ck_assert_int_eq(parse_fixture("native_single.json"), 0);
+	d = lqos_result_details_json(&r);
+	ck_assert_ptr_null(json_object_get(d, "protocol"));
+	json_decref(d);
+
+	ck_assert_int_eq(parse_edited("native_single.json", add_bad_protocol), -1);
+	ck_assert_ptr_nonnull(strstr(why, "protocol.load"));
+	ck_assert_int_eq(parse_edited("native_single.json", add_protocol_string), -1);
+	ck_assert_ptr_nonnull(strstr(why, "'protocol' must be an object"));
+	ck_assert_int_eq(parse_edited("native_single.json", add_long_protocol), -1);
+	ck_assert_ptr_nonnull(strstr(why, "protocol.probe"));
+	ck_assert_int_eq(parse_edited("native_household.json", add_protocol), 0);
+}
+END_TEST
+
 static Suite *result_suite(void)
 {
 	Suite *s = suite_create("result");
@@ -787,6 +843,7 @@ static Suite *result_suite(void)
 	tcase_add_test(tc, grade_negative_increase_is_zero);
 	tcase_add_test(tc, grade_worst_case);
 	tcase_add_test(tc, details_json);
+	tcase_add_test(tc, protocol_and_rpm_in_details);
 	suite_add_tcase(s, tc);
 	return s;
 }

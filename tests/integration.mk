@@ -33,14 +33,20 @@ EXTRA_DIST += tests/support_api.py tests/support_seed.py
 TESTS += tests/support_dashboard.py
 EXTRA_DIST += tests/support_dashboard.py tests/browser/support-dashboard.mjs
 
+# networkQuality / RPM server (issue 9): /.well-known/nq over https+h2 and
+# every URL it names checked against the draft's requirements
+TESTS += tests/nq_test.py
+EXTRA_DIST += tests/nq_test.py
+
 # The bufferbloat test page in headless Chromium: both modes, desktop and
 # phone; the grades shown are the grades stored; probes never wait behind
-# load in the browser's connection pool
+# load in the browser's connection pool; then over https with HTTP/2 (the
+# protocol recorded must be h2)
 TESTS += tests/browser_test.py
 # The accuracy harness on the 50 Mbit/s pair (root, netns, tc tbf; else skip)
 TESTS += tests/accuracy.sh
 EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
-	tests/browser/run-test.mjs tests/browser/package.json tests/browser/package-lock.json \
+	tests/browser/run-test.mjs tests/browser/load-figures.mjs tests/browser/package.json tests/browser/package-lock.json \
 	bench/accuracy bench/load-endpoints
 
 # Hardening (issue 6): hostile input through Apache; real faults under the

@@ -69,7 +69,10 @@ def expectations(sd):
         "household": {"id": household["test_id"],
                       "grades": {u: household["grades"][u] for u in ("alex", "sarah", "jake", "computer")}},
         "single": {"id": single["test_id"],
-                   "phases": [[p, single["grades"][p]] for p in ("download", "upload", "bidirectional")]},
+                   "phases": [[p, single["grades"][p]] for p in ("download", "upload", "bidirectional")],
+                   # 60000 / the loaded p50 (ms), as the server derives it.
+                   "rpm": [str(round(60000 / single["payload"][p]["latency_p50_ms"]))
+                           for p in ("download", "upload", "bidirectional")]},
         "html": {"id": next(r["test_id"] for r in rows if r["user_agent"] == seedmod.UA_HTML)},
         "webhookPending": len(rows),
     }

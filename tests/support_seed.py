@@ -56,7 +56,9 @@ def single(increase, down=100.0, up=20.0):
                 "jitter_ms": 1.0 + increase / 20.0}
     return {"test_type": "single_user", "test_duration_seconds": 40.0, "baseline_latency_ms": 12.0,
             "server_name": "speedtest-support", "download": phase(down), "upload": phase(up),
-            "bidirectional": phase(down * 0.8)}
+            "bidirectional": phase(down * 0.8),
+            # What the page reports from Resource Timing (issue 9).
+            "protocol": {"probe": "h2", "load": "h2"}}
 
 
 def household_bad():

@@ -2,6 +2,7 @@
 // window.lqosTest exposes the state for automated tests.
 
 import { discoverApi, submitResult } from './api.js';
+import { ProtocolRecorder } from './protocol.js';
 import { HOUSEHOLD_PLANS, plannedSeconds as householdSeconds, runHousehold } from './household.js';
 import { renderHousehold, renderSingle } from './results.js';
 import { SINGLE_PLANS, plannedSeconds as singleSeconds, runSingleUser } from './single.js';
@@ -65,10 +66,14 @@ async function start() {
   $('progress').hidden = false;
   $('progress-title').textContent = mode === 'household' ? 'Virtual household test' : 'Single user test';
   setState('running');
+  // Watches the whole run: which protocol the probes and the load used.
+  const protocols = new ProtocolRecorder();
   try {
     const run = mode === 'household'
       ? await runHousehold(HOUSEHOLD_PLANS[length], progress)
       : await runSingleUser(SINGLE_PLANS[length], progress);
+    run.payload.protocol = protocols.summary();
+    protocols.close();
     state.payload = run.payload;
     state.detail = run.detail;
     setState('submitting');
@@ -85,6 +90,7 @@ async function start() {
     $('results').hidden = false;
     setState('done');
   } catch (err) {
+    protocols.close();
     state.error = String(err?.message || err);
     $('error-text').textContent = state.error;
     $('progress').hidden = true;

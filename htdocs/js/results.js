@@ -41,6 +41,20 @@ const PHASES = [
   ['bidirectional', 'Both at once'],
 ];
 
+// Responsiveness in round trips per minute, as networkQuality reports it:
+// 60000 / the loaded median round trip (ms). NaN without one.
+export function rpm(p50) {
+  return Number.isFinite(p50) && p50 > 0 ? Math.round(60000 / p50) : NaN;
+}
+
+const PROTOCOL_NAMES = { 'http/1.0': 'HTTP/1.0', 'http/1.1': 'HTTP/1.1', h2: 'HTTP/2', h3: 'HTTP/3' };
+
+// "over HTTP/2" (or nothing when the browser did not say).
+function protocolText(protocol) {
+  const p = protocol?.load && protocol.load !== 'unknown' ? protocol.load : protocol?.probe;
+  return p && p !== 'unknown' ? ` · over ${PROTOCOL_NAMES[p] ?? p}` : '';
+}
+
 function fmt(x, digits = 1) {
   return Number.isFinite(x) ? x.toFixed(digits) : '–';
 }
@@ -111,7 +125,10 @@ export function renderSingle(container, { payload, detail, response, sponsorName
       el('div', {},
         el('h2', {}, 'Bufferbloat grade'),
         el('p', { id: 'overall-meaning' }, GRADE_MEANING[g.overall] ?? 'The server could not grade this result.'),
-        el('p', { class: 'small' }, `Score ${g.single_user_score ?? '–'}/100 · idle latency ${fmt(payload.baseline_latency_ms)} ms`))));
+        el('p', { class: 'small' }, `Score ${g.single_user_score ?? '–'}/100 · idle latency ${fmt(payload.baseline_latency_ms)} ms${protocolText(payload.protocol)}`),
+        el('p', { class: 'small', id: 'responsiveness' },
+          `Responsiveness under load: ${PHASES.map(([key]) => fmt(rpm(payload[key]?.latency_p50_ms), 0)).join(' / ')} RPM `
+          + '(download / upload / both; round trips per minute, as Apple’s networkQuality counts them: higher is better)'))));
 
   const rows = PHASES.map(([key, label]) => {
     const m = payload[key];
@@ -121,12 +138,14 @@ export function renderSingle(container, { payload, detail, response, sponsorName
       el('td', {}, `${fmt(m.throughput_mbps)} Mbit/s`),
       el('td', {}, `+${fmt(m.latency_increase_ms)} ms`),
       el('td', {}, `${fmt(m.latency_p50_ms)} / ${fmt(m.latency_p90_ms)} ms`),
-      el('td', {}, `${fmt(m.jitter_ms)} ms`));
+      el('td', {}, `${fmt(m.jitter_ms)} ms`),
+      el('td', { 'data-rpm': '' }, `${fmt(rpm(m.latency_p50_ms), 0)} RPM`));
   });
   container.append(el('div', { class: 'table-wrap' }, el('table', { class: 'phases' },
     el('thead', {}, el('tr', {},
       el('th', {}, 'Phase'), el('th', {}, 'Grade'), el('th', {}, 'Speed'),
-      el('th', {}, 'Latency increase'), el('th', {}, 'Latency p50 / p90'), el('th', {}, 'Jitter'))),
+      el('th', {}, 'Latency increase'), el('th', {}, 'Latency p50 / p90'), el('th', {}, 'Jitter'),
+      el('th', {}, 'Responsiveness'))),
     el('tbody', {}, ...rows))));
   const bidi = detail.phases.find((p) => p.name === 'bidirectional');
   if (bidi) {
@@ -151,7 +170,7 @@ export function renderHousehold(container, { payload, detail, response, sponsorN
       el('div', {},
         el('h2', {}, 'Household grade'),
         el('p', {}, `Household score ${g.household_score ?? '–'}/100. Four people used the connection at once; each is graded on what their application needs.`),
-        el('p', { class: 'small' }, `Measured capacity ${fmt(payload.download_mbps)} Mbit/s down, ${fmt(payload.upload_mbps)} Mbit/s up · idle latency ${fmt(payload.baseline_latency_ms)} ms`))));
+        el('p', { class: 'small' }, `Measured capacity ${fmt(payload.download_mbps)} Mbit/s down, ${fmt(payload.upload_mbps)} Mbit/s up · idle latency ${fmt(payload.baseline_latency_ms)} ms${protocolText(payload.protocol)}`))));
   const cards = Object.entries(USERS).map(([key, u]) => el('div', { class: 'user', 'data-user': key },
     gradeBadge(g[key]),
     el('div', {},

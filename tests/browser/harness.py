@@ -47,9 +47,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_apache(srcdir, builddir, rundir, port, conf_lines=(), listen_addr=None, netns=None):
+def start_apache(srcdir, builddir, rundir, port, conf_lines=(), listen_addr=None, netns=None, tls=None):
     """Start scripts/private-apache (in `netns` when given) with an
-    lqos_test.conf of `conf_lines` plus a database in RUNDIR."""
+    lqos_test.conf of `conf_lines` plus a database in RUNDIR. `tls` "h2"
+    or "http1" serves https (scripts/private-apache TLS=...) with a
+    self-signed certificate: pass ignore_cert=True to run_page."""
     os.makedirs(rundir, exist_ok=True)
     with open(os.path.join(rundir, "lqos_test.conf"), "w") as f:
         f.write('database_path="%s/state/isp_telemetry.db"\n' % rundir)
@@ -58,6 +60,7 @@ def start_apache(srcdir, builddir, rundir, port, conf_lines=(), listen_addr=None
     env = dict(os.environ)
     if listen_addr:
         env["LISTEN_ADDR"] = listen_addr
+    env["TLS"] = tls or "off"
     cmd = ["sh", os.path.join(srcdir, "scripts", "private-apache"), "start", rundir, str(port),
            builddir, srcdir]
     if netns:
@@ -71,10 +74,14 @@ def stop_apache(srcdir, rundir):
 
 
 def run_page(deps, url, mode="single", viewport="desktop", screenshots=None, netns=None,
-             timeout=150):
-    """Run one test in Chromium; returns run-test.mjs's JSON object."""
+             timeout=150, ignore_cert=False):
+    """Run one test in Chromium; returns run-test.mjs's JSON object.
+    ignore_cert: accept the private server's self-signed certificate
+    (Chromium --ignore-certificate-errors; tests only)."""
     cmd = ["node", RUNNER, "--url", url, "--mode", mode, "--viewport", viewport,
            "--timeout", str(timeout)]
+    if ignore_cert:
+        cmd += ["--ignore-cert", "1"]
     if screenshots:
         cmd += ["--screenshots", screenshots]
     if netns:

@@ -4,6 +4,7 @@
 //
 //   node run-test.mjs --url URL [--mode single|household|poolcheck]
 //        [--viewport desktop|phone] [--screenshots PREFIX] [--timeout SECONDS]
+//        [--ignore-cert 1]   (accept a self-signed certificate: tests only)
 //
 // playwright-core is resolved from $LQOS_BROWSER_DEPS/node_modules (the
 // build tree installs it there), else from beside this file.
@@ -31,7 +32,8 @@ const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.LQOS_CHROMIUM || '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...(args['ignore-cert'] === '1' ? ['--ignore-certificate-errors'] : [])],
   viewport,
   deviceScaleFactor: args.viewport === 'phone' ? 2 : 1,
   isMobile: args.viewport === 'phone',
@@ -132,6 +134,8 @@ try {
     await page.waitForTimeout(300);
     await shot(page, 'results');
     const t = await page.evaluate(() => window.lqosTest);
+    out.responsivenessText = await page.locator('#responsiveness').count()
+      ? await page.locator('#responsiveness').innerText() : null;
     Object.assign(out, { state: t.state, error: t.error, payload: t.payload, detail: t.detail, response: t.response });
     // What the page shows: every grade badge by its place.
     out.shown = await page.evaluate(() => {

@@ -226,6 +226,9 @@ async function desktop(browser) {
     const phases = await page.$$eval('#phases tbody tr', (trs) => trs.map((tr) => [tr.dataset.phase, tr.querySelector('.grade').dataset.grade]));
     check('single test: three phases with grades', sameList(phases, expect.single.phases), { phases, want: expect.single.phases });
     check('single test: test id shown', (await page.textContent('#test-id')) === expect.single.id);
+    const rpms = await page.$$eval('#phases tbody td[data-label="RPM"]', (tds) => tds.map((td) => td.textContent.replace(/[^0-9]/g, '')));
+    check('single test: responsiveness in RPM per phase', sameList(rpms, expect.single.rpm), { rpms, want: expect.single.rpm });
+    check('single test: protocol shown', (await page.textContent('#protocol')) === 'probes h2, load h2', await page.textContent('#protocol'));
     await shot(page, 'test-single');
 
     // Hostile stored text stays text.

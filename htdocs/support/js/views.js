@@ -201,6 +201,8 @@ export async function renderTest(view, id, ctx) {
         t.test_type === 'single_user'
           ? [h('dt', {}, 'Score'), h('dd', {}, `${t.single_user_score ?? '–'} / 100`)]
           : [h('dt', {}, 'Household score'), h('dd', {}, `${t.household_score ?? '–'} / 100`)],
+        h('dt', {}, 'Protocol'), h('dd', { id: 'protocol' }, d.protocol
+          ? `probes ${d.protocol.probe}, load ${d.protocol.load}` : 'not recorded'),
         h('dt', {}, 'Browser'), h('dd', { class: 'ua' }, t.user_agent ?? '–'),
         h('dt', {}, 'Test server'), h('dd', {}, t.test_server_name ?? '–'))),
   );
@@ -214,10 +216,11 @@ export async function renderTest(view, id, ctx) {
         h('td', { class: 'numeric', 'data-label': 'p90 ms' }, num(m.latency_p90_ms)),
         h('td', { class: 'numeric', 'data-label': 'Increase ms' }, num(m.latency_increase_ms ?? t[`${p.key}_latency_increase_ms`])),
         h('td', { class: 'numeric', 'data-label': 'Jitter ms' }, num(m.jitter_ms)),
+        h('td', { class: 'numeric', 'data-label': 'RPM' }, num(m.responsiveness_rpm, 0)),
         h('td', { 'data-label': 'Grade' }, gradeBadge(m.grade ?? t[`${p.key}_grade`])));
     });
     view.append(h('h3', {}, 'Phases'), h('div', { class: 'table-wrap' }, h('table', { class: 'phases', id: 'phases' },
-      h('thead', {}, h('tr', {}, ['Phase', 'Throughput Mbps', 'Latency p50 ms', 'Latency p90 ms', 'Increase ms', 'Jitter ms', 'Grade']
+      h('thead', {}, h('tr', {}, ['Phase', 'Throughput Mbps', 'Latency p50 ms', 'Latency p90 ms', 'Increase ms', 'Jitter ms', 'Responsiveness RPM', 'Grade']
         .map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rows))));
   } else {
