@@ -2,6 +2,8 @@
  * grades (even when storing failed). */
 #include <stdlib.h>
 
+#include <openssl/sha.h>
+
 #include "libcommon/app.h"
 #include "libcommon/log.h"
 #include "libcommon/result.h"
@@ -23,10 +25,36 @@ static int answer(struct lqos_app *app, int status, const char *headers,
 	return lqos_respond_json(app->out, status, headers, body);
 }
 
+/* 200 with the test id: the first answer, and (Idempotent-Replayed)
+ * the same answer to a repeat of its Idempotency-Key. */
+static int answer_stored(struct lqos_app *app, const struct lqos_result *result,
+			 const char *test_id, const char *timestamp, bool replayed)
+{
+	return lqos_respond_json(app->out, 200, replayed ? "Idempotent-Replayed: true\r\n" : NULL,
+				 json_pack("{s:b, s:b, s:s, s:s, s:s, s:s, s:o}", "success", 1,
+					   "stored", 1, "test_id", test_id, "timestamp", timestamp,
+					   "client_ip", app->client_ip, "test_type",
+					   lqos_test_type_name(result->type), "grades",
+					   lqos_result_grades_json(result)));
+}
+
+/* Hex SHA-256 of the request body: a key reused for another body is
+ * refused rather than answered with someone else's test. */
+static void body_sha256(const struct lqos_app *app, char out[2 * SHA256_DIGEST_LENGTH + 1])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)app->req.body, app->req.body_len, md);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 /* Store the graded result with its webhook events and answer: 200 with
- * the test id, 429 over the per-address limit, 503 when not stored. */
+ * the test id (also to a repeat), 429 over the per-address limit, 422 for
+ * a key reused with another body, 503 when not stored. */
 static int store_and_answer(struct lqos_app *app, sqlite3 *db, const struct lqos_result *result)
 {
+	char sha[2 * SHA256_DIGEST_LENGTH + 1];
 	struct lqos_store_insert_args args = {0};
 	struct lqos_outbox_ctx outbox = {0};
 	char why[512], header[64];
@@ -49,6 +77,11 @@ static int store_and_answer(struct lqos_app *app, sqlite3 *db, const struct lqos
 	outbox.user_agent = user_agent;
 	args.hook = lqos_outbox_store_hook;
 	args.hook_ctx = &outbox;
+	if (app->req.idempotency_key != NULL) {
+		body_sha256(app, sha);
+		args.idem_key = app->req.idempotency_key;
+		args.request_sha256 = sha;
+	}
 	st = lqos_store_insert(db, &args, test_id, timestamp, &retry_after, why, sizeof(why));
 	free(user_agent);
 	outbox.user_agent = NULL;
@@ -64,14 +97,14 @@ static int store_and_answer(struct lqos_app *app, sqlite3 *db, const struct lqos
 	case LQOS_STORE_UNAVAILABLE:
 		lqos_log("ISP telemetry: result not stored: %s", why);
 		return answer(app, 503, "Retry-After: 60\r\n", result, why);
+	case LQOS_STORE_KEY_REUSED:
+		return answer(app, 422, NULL, result,
+			      "this Idempotency-Key was already used for a different result; send "
+			      "each result with a new key");
+	case LQOS_STORE_REPEAT: return answer_stored(app, result, test_id, timestamp, true);
 	case LQOS_STORE_OK: break;
 	}
-	status = lqos_respond_json(app->out, 200, NULL,
-				   json_pack("{s:b, s:b, s:s, s:s, s:s, s:s, s:o}", "success", 1,
-					     "stored", 1, "test_id", test_id, "timestamp",
-					     timestamp, "client_ip", app->client_ip, "test_type",
-					     lqos_test_type_name(result->type), "grades",
-					     lqos_result_grades_json(result)));
+	status = answer_stored(app, result, test_id, timestamp, false);
 	/* Deliver within seconds, after the customer has the answer. */
 	if (outbox.enqueued && app->cfg.prompt_delivery) {
 		/* SQLite connections must not cross fork(): the child opens its own. */
@@ -94,6 +127,14 @@ static void handle(struct lqos_app *app)
 	if (!lqos_content_type_is_json(app->req.content_type)) {
 		lqos_respond_error(app->out, 415, NULL,
 				   "send the result as JSON with 'Content-Type: application/json'");
+		return;
+	}
+	if (app->req.idempotency_key != NULL &&
+	    !lqos_store_idem_key_valid(app->req.idempotency_key)) {
+		lqos_respond_error(app->out, 400, NULL,
+				   "Idempotency-Key must be %d to %d characters of A-Z, a-z, 0-9, "
+				   "'-' and '_'",
+				   LQOS_IDEM_KEY_MIN, LQOS_IDEM_KEY_MAX);
 		return;
 	}
 	status = lqos_request_read_body(&app->req, app->in, LQOS_MAX_BODY, why, sizeof(why));

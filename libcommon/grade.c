@@ -64,10 +64,20 @@ enum lqos_grade lqos_grade_combine(const enum lqos_grade *grades, size_t n)
 	size_t counted;
 	double mean = mean_points(grades, n, &counted);
 
+	enum lqos_grade g, low = LQOS_GRADE_NONE;
+
 	if (counted == 0)
 		return LQOS_GRADE_NONE;
 	/* Half up: a mean of 4.5 (A and B) is an A. The 1e-9 guards 4.4999... */
-	return (enum lqos_grade)(int)floor(mean + 0.5 + 1e-9);
+	g = (enum lqos_grade)(int)floor(mean + 0.5 + 1e-9);
+	/* At most one letter better than the worst part: a mean would let two
+	 * good parts hide a failed one (A+, A+, F has a mean of C). */
+	for (size_t i = 0; i < n; i++)
+		if (grades[i] != LQOS_GRADE_NONE && (low == LQOS_GRADE_NONE || grades[i] < low))
+			low = grades[i];
+	if (g > low + 1)
+		g = (enum lqos_grade)(low + 1);
+	return g;
 }
 
 int lqos_grade_score(const enum lqos_grade *grades, size_t n)
@@ -121,7 +131,11 @@ enum lqos_grade lqos_grade_video_call(double latency_increase_ms, double jitter_
 
 enum lqos_grade lqos_grade_streaming(double fetch_ratio_p90, long stalls)
 {
-	static const double ratio[5] = {0.25, 0.5, 0.75, 1.0, 1.5};
+	/* Below 1 a segment arrives before the one before it has played, so the
+	 * buffer never shrinks (B); 0.75 and 0.5 leave the player room to keep
+	 * or raise the quality (A, A+); above 1 the buffer drains, at 1.5 a 6 s
+	 * buffer is gone in 12 s (C), at 2 in 6 s (D). README Grading. */
+	static const double ratio[5] = {0.5, 0.75, 1.0, 1.5, 2.0};
 	enum lqos_grade g = ladder_checked(fetch_ratio_p90, ratio, 1);
 
 	if (stalls > 0 && g > LQOS_GRADE_D)

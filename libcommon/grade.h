@@ -26,8 +26,9 @@ enum lqos_grade lqos_grade_parse(const char *text);
  * F otherwise. Negative increases grade as 0. */
 enum lqos_grade lqos_grade_latency_increase(double increase_ms);
 
-/* Mean of the points of `n` grades, rounded half up, back to a letter.
- * NONE entries are skipped; all NONE gives NONE. */
+/* Mean of the points of `n` grades, rounded half up, back to a letter,
+ * but at most one letter better than the worst of them (A+, A+, F gives
+ * D; A+, A+, D gives C). NONE entries are skipped; all NONE gives NONE. */
 enum lqos_grade lqos_grade_combine(const enum lqos_grade *grades, size_t n);
 
 /* 0..100: (mean points - 1) / 5 * 100, rounded. -1 when nothing graded. */
@@ -48,7 +49,7 @@ enum lqos_grade lqos_grade_video_call(double latency_increase_ms, double jitter_
 				      double delivered_pct);
 
 /* Jake, streaming: p90 of segment download time / segment play time
- * (A+ < 0.25, A < 0.5, B < 0.75, C < 1.0, D < 1.5, F otherwise); any
+ * (A+ < 0.5, A < 0.75, B < 1.0, C < 1.5, D < 2.0, F otherwise); any
  * stall (the buffer ran dry) caps the grade at D. */
 enum lqos_grade lqos_grade_streaming(double fetch_ratio_p90, long stalls);
 

@@ -29,6 +29,7 @@ void lqos_request_from_env(struct lqos_request *req)
 	req->x_api_key = env_or_null("HTTP_X_API_KEY");
 	req->x_forwarded_for = env_or_null("HTTP_X_FORWARDED_FOR");
 	req->transfer_encoding = env_or_null("HTTP_TRANSFER_ENCODING");
+	req->idempotency_key = env_or_null("HTTP_IDEMPOTENCY_KEY");
 }
 
 void lqos_request_free(struct lqos_request *req)
@@ -199,6 +200,7 @@ const char *lqos_status_text(int status)
 	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";

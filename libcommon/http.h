@@ -24,6 +24,7 @@ struct lqos_request {
 	const char *x_api_key;
 	const char *x_forwarded_for;
 	const char *transfer_encoding; /* a body without Content-Length */
+	const char *idempotency_key; /* Idempotency-Key (POST /api/telemetry) */
 	/* Owned: filled by lqos_request_read_body(), freed by
 	 * lqos_request_free(). NUL-terminated for convenience. */
 	char *body;

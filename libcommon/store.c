@@ -537,6 +537,88 @@ static int prune(sqlite3 *db, long max)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+bool lqos_store_idem_key_valid(const char *key)
+{
+	size_t len = 0;
+
+	if (key == NULL)
+		return false;
+	for (; key[len] != '\0'; len++) {
+		char c = key[len];
+		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_';
+		if (!ok || len >= LQOS_IDEM_KEY_MAX)
+			return false;
+	}
+	return len >= LQOS_IDEM_KEY_MIN;
+}
+
+/* Within the write transaction: the first answer to this key from this
+ * address. Returns 1 (test_id and timestamp filled) when it was stored
+ * with the same body, 2 when with another body, 0 when new, -1 on error. */
+static int idem_lookup(sqlite3 *db, const struct lqos_store_insert_args *a,
+		       char test_id[LQOS_TEST_ID_LEN], char timestamp[LQOS_TIMESTAMP_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	int rc, found = -1;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT test_id, timestamp, request_sha256 FROM submission_keys "
+			       "WHERE idem_key = ?1 AND client_ip = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, a->idem_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->client_ip, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		found = 0;
+	} else if (rc == SQLITE_ROW) {
+		const char *sha = (const char *)sqlite3_column_text(st, 2);
+		snprintf(test_id, LQOS_TEST_ID_LEN, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(timestamp, LQOS_TIMESTAMP_LEN, "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		found = sha != NULL && a->request_sha256 != NULL &&
+					strcmp(sha, a->request_sha256) == 0
+				? 1
+				: 2;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+#define QUOTE_(x) #x
+#define QUOTE(x) QUOTE_(x)
+#define IDEM_KEY_SECONDS_SQL QUOTE(LQOS_IDEM_KEY_SECONDS)
+
+/* Within the write transaction: remember the key's answer, and forget
+ * keys older than LQOS_IDEM_KEY_SECONDS (along the created_at index). */
+static int idem_remember(sqlite3 *db, const struct lqos_store_insert_args *a, const char *test_id,
+			 const char *timestamp)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = exec_sql(db, "DELETE FROM submission_keys WHERE created_at < "
+			      "CAST(strftime('%s', 'now') AS INTEGER) - " IDEM_KEY_SECONDS_SQL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_prepare_v2(db,
+				"INSERT INTO submission_keys (idem_key, client_ip, client_ip_bin, "
+				"request_sha256, test_id, timestamp, created_at) VALUES "
+				"(?1, ?2, lqos_ip_blob(?2), ?3, ?4, ?5, ?6)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, a->idem_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->client_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->request_sha256 ? a->request_sha256 : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, test_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, timestamp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_insert_args *a,
 					 char test_id[LQOS_TEST_ID_LEN],
 					 char timestamp[LQOS_TIMESTAMP_LEN], long *retry_after,
@@ -550,6 +632,15 @@ enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_in
 		describe_error(db, sqlite3_db_filename(db, "main"), "starting a write", why,
 			       whylen);
 		return LQOS_STORE_UNAVAILABLE;
+	}
+	if (a->idem_key != NULL) {
+		int seen = idem_lookup(db, a, test_id, timestamp);
+		if (seen < 0)
+			goto fail;
+		if (seen > 0) {
+			exec_sql(db, "ROLLBACK");
+			return seen == 1 ? LQOS_STORE_REPEAT : LQOS_STORE_KEY_REUSED;
+		}
 	}
 	if (a->max_per_ip_per_hour > 0) {
 		limited = check_rate(db, a->client_ip, a->max_per_ip_per_hour, retry_after);
@@ -573,6 +664,8 @@ enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_in
 		exec_sql(db, "ROLLBACK");
 		return LQOS_STORE_UNAVAILABLE;
 	}
+	if (a->idem_key != NULL && idem_remember(db, a, test_id, timestamp) != SQLITE_OK)
+		goto fail;
 	if (prune(db, a->max_stored_tests) != SQLITE_OK)
 		goto fail;
 	if (exec_sql(db, "COMMIT") != SQLITE_OK)
@@ -702,4 +795,82 @@ json_t *lqos_store_test(sqlite3 *db, const char *test_id, char *why, size_t whyl
 	rc = json_object_set_new(row, "details", details ? details : json_null());
 	(void)rc;
 	return row;
+}
+
+/* The statements of an erasure: each counts (dry run) or deletes the
+ * matching rows of one table, ?1 and ?2 the blob range. Webhook events
+ * are matched by the address in their payload (central events hold no
+ * address); the stored test's id would miss events whose row retention
+ * has already pruned. */
+#define ERASE_TESTS "FROM test_results WHERE client_ip_bin BETWEEN ?1 AND ?2"
+#define ERASE_OUTBOX                                                                               \
+	"FROM webhook_outbox WHERE target = 'webhook' AND "                                        \
+	"lqos_ip_blob(json_extract(payload, '$.client_ip')) BETWEEN ?1 AND ?2"
+#define ERASE_KEYS "FROM submission_keys WHERE client_ip_bin BETWEEN ?1 AND ?2"
+
+static int erase_step(sqlite3 *db, const char *sql, const uint8_t *lo, const uint8_t *hi,
+		      size_t len, long *count)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_blob(st, 1, lo, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, hi, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && count != NULL) {
+		*count = (long)sqlite3_column_int64(st, 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int erase_count(sqlite3 *db, const uint8_t *lo, const uint8_t *hi, size_t len,
+		       struct lqos_erase_counts *c)
+{
+	int rc = erase_step(db, "SELECT count(*) " ERASE_TESTS, lo, hi, len, &c->tests);
+
+	if (rc == SQLITE_OK)
+		rc = erase_step(db, "SELECT count(*) " ERASE_OUTBOX " AND state = 'pending'", lo,
+				hi, len, &c->outbox_pending);
+	if (rc == SQLITE_OK)
+		rc = erase_step(db, "SELECT count(*) " ERASE_OUTBOX " AND state != 'pending'", lo,
+				hi, len, &c->outbox_settled);
+	if (rc == SQLITE_OK)
+		rc = erase_step(db, "SELECT count(*) " ERASE_KEYS, lo, hi, len,
+				&c->submission_keys);
+	return rc;
+}
+
+static int erase_delete(sqlite3 *db, const uint8_t *lo, const uint8_t *hi, size_t len)
+{
+	int rc = erase_step(db, "DELETE " ERASE_TESTS, lo, hi, len, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = erase_step(db, "DELETE " ERASE_OUTBOX, lo, hi, len, NULL);
+	if (rc == SQLITE_OK)
+		rc = erase_step(db, "DELETE " ERASE_KEYS, lo, hi, len, NULL);
+	return rc;
+}
+
+int lqos_store_erase(sqlite3 *db, const uint8_t *lo, const uint8_t *hi, size_t blob_len,
+		     bool dry_run, struct lqos_erase_counts *counts, char *why, size_t whylen)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+
+	memset(counts, 0, sizeof(*counts));
+	if (exec_sql(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		describe_error(db, path, "starting the erasure", why, whylen);
+		return -1;
+	}
+	if (erase_count(db, lo, hi, blob_len, counts) != SQLITE_OK ||
+	    (!dry_run && erase_delete(db, lo, hi, blob_len) != SQLITE_OK) ||
+	    exec_sql(db, dry_run ? "ROLLBACK" : "COMMIT") != SQLITE_OK) {
+		describe_error(db, path, "erasing", why, whylen);
+		exec_sql(db, "ROLLBACK");
+		return -1;
+	}
+	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -28,7 +29,18 @@ enum lqos_store_status {
 	LQOS_STORE_OK = 0,
 	LQOS_STORE_RATE_LIMITED,
 	LQOS_STORE_UNAVAILABLE,
+	LQOS_STORE_REPEAT, /* the idempotency key was stored: first test_id given */
+	LQOS_STORE_KEY_REUSED, /* the key was stored with a different body */
 };
+
+/* Idempotency keys (Idempotency-Key): 16..128 characters of A-Z a-z 0-9
+ * '-' '_'. Kept a day. */
+#define LQOS_IDEM_KEY_MIN 16
+#define LQOS_IDEM_KEY_MAX 128
+#define LQOS_IDEM_KEY_SECONDS 86400
+
+/* True when `key` is a well-formed idempotency key. */
+bool lqos_store_idem_key_valid(const char *key);
 
 /* Open (creating the directory, the file and the schema as needed) the
  * database at `path`: WAL journal, busy timeout, migrations applied.
@@ -56,16 +68,39 @@ struct lqos_store_insert_args {
 	long max_per_ip_per_hour; /* 0 = no limit */
 	lqos_store_hook hook; /* may be NULL */
 	void *hook_ctx;
+	const char *idem_key; /* valid key, or NULL */
+	const char *request_sha256; /* hex SHA-256 of the body, with idem_key */
 };
 
 /* Insert one graded result in a BEGIN IMMEDIATE transaction that also
  * enforces the per-IP limit, runs the hook and prunes to
  * max_stored_tests. On LQOS_STORE_OK fills test_id and timestamp. On
- * RATE_LIMITED sets *retry_after (seconds). On UNAVAILABLE fills why. */
+ * RATE_LIMITED sets *retry_after (seconds). On UNAVAILABLE fills why.
+ * With idem_key: a key already stored for this client_ip gives REPEAT
+ * with the first test_id and timestamp (nothing written, the limit not
+ * counted), or KEY_REUSED when its body differed; a new key is stored
+ * with the row. */
 enum lqos_store_status lqos_store_insert(sqlite3 *db, const struct lqos_store_insert_args *args,
 					 char test_id[LQOS_TEST_ID_LEN],
 					 char timestamp[LQOS_TIMESTAMP_LEN], long *retry_after,
 					 char *why, size_t whylen);
+
+/* What lqos_store_erase found (and deleted unless it was a dry run). */
+struct lqos_erase_counts {
+	long tests; /* test_results rows */
+	long outbox_pending; /* webhook events not yet delivered */
+	long outbox_settled; /* delivered or failed webhook events */
+	long submission_keys; /* idempotency keys */
+};
+
+/* Every stored test, webhook outbox event (any state: the payload holds
+ * the address) and idempotency key of the addresses whose client_ip_bin
+ * lies in [lo, hi] (blobs of `blob_len` bytes, see lqos_ip_blob), counted
+ * and, unless dry_run, deleted, in one transaction. The row count of
+ * migration 5 stays exact (its triggers). Returns 0, or -1 with `why`
+ * (then nothing was deleted). */
+int lqos_store_erase(sqlite3 *db, const uint8_t *lo, const uint8_t *hi, size_t blob_len,
+		     bool dry_run, struct lqos_erase_counts *counts, char *why, size_t whylen);
 
 /* Counts for /api/telemetry/stats added to `obj`. Returns 0 or -1. */
 int lqos_store_stats(sqlite3 *db, json_t *obj, char *why, size_t whylen);

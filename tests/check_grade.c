@@ -65,6 +65,29 @@ START_TEST(combine_rounds_half_up)
 }
 END_TEST
 
+START_TEST(combine_at_most_one_better_than_worst)
+{
+	enum lqos_grade top_top_f[3] = {G(A_PLUS), G(A_PLUS), G(F)}; /* mean 4.33 (B) */
+	enum lqos_grade top_top_d[3] = {G(A_PLUS), G(A_PLUS), G(D)}; /* mean 4.67 (A) */
+	enum lqos_grade top_top_c[3] = {G(A_PLUS), G(A_PLUS), G(C)}; /* mean 5 (A) */
+	enum lqos_grade top_top_b[3] = {G(A_PLUS), G(A_PLUS), G(B)}; /* mean 5.33 (A) */
+	enum lqos_grade top_a[3] = {G(A_PLUS), G(A_PLUS), G(A)}; /* mean 5.67 (A+) */
+	enum lqos_grade users[4] = {G(A_PLUS), G(A_PLUS), G(A_PLUS), G(F)}; /* 4.75 (A) */
+	enum lqos_grade skip[3] = {G(NONE), G(A_PLUS), G(D)}; /* NONE is not the worst */
+
+	ck_assert_int_eq(lqos_grade_combine(top_top_f, 3), G(D));
+	ck_assert_int_eq(lqos_grade_combine(top_top_d, 3), G(C));
+	ck_assert_int_eq(lqos_grade_combine(top_top_c, 3), G(B));
+	ck_assert_int_eq(lqos_grade_combine(top_top_b, 3), G(A));
+	ck_assert_int_eq(lqos_grade_combine(top_a, 3), G(A_PLUS));
+	ck_assert_int_eq(lqos_grade_combine(users, 4), G(D));
+	ck_assert_int_eq(lqos_grade_combine(skip, 3), G(C));
+	/* The score stays the mean: A+, A+, F is 67, not a D's 20. */
+	ck_assert_int_eq(lqos_grade_score(top_top_f, 3), 67);
+	ck_assert_int_eq(lqos_grade_score(users, 4), 75);
+}
+END_TEST
+
 START_TEST(score_formula)
 {
 	enum lqos_grade top[3] = {G(A_PLUS), G(A_PLUS), G(A_PLUS)};
@@ -112,11 +135,13 @@ END_TEST
 START_TEST(streaming_boundaries)
 {
 	ck_assert_int_eq(lqos_grade_streaming(0.1, 0), G(A_PLUS));
-	ck_assert_int_eq(lqos_grade_streaming(0.25, 0), G(A));
-	ck_assert_int_eq(lqos_grade_streaming(0.5, 0), G(B));
-	ck_assert_int_eq(lqos_grade_streaming(0.75, 0), G(C));
-	ck_assert_int_eq(lqos_grade_streaming(1.0, 0), G(D));
-	ck_assert_int_eq(lqos_grade_streaming(1.5, 0), G(F));
+	ck_assert_int_eq(lqos_grade_streaming(0.499, 0), G(A_PLUS));
+	ck_assert_int_eq(lqos_grade_streaming(0.5, 0), G(A));
+	ck_assert_int_eq(lqos_grade_streaming(0.75, 0), G(B));
+	ck_assert_int_eq(lqos_grade_streaming(0.999, 0), G(B)); /* keeps up */
+	ck_assert_int_eq(lqos_grade_streaming(1.0, 0), G(C));
+	ck_assert_int_eq(lqos_grade_streaming(1.5, 0), G(D));
+	ck_assert_int_eq(lqos_grade_streaming(2.0, 0), G(F));
 	ck_assert_int_eq(lqos_grade_streaming(0.1, 1), G(D)); /* a stall caps at D */
 	ck_assert_int_eq(lqos_grade_streaming(2.0, 3), G(F));
 }
@@ -145,6 +170,7 @@ static Suite *grade_suite(void)
 	tcase_add_test(tc, latency_negative_and_nonfinite);
 	tcase_add_test(tc, names_round_trip);
 	tcase_add_test(tc, combine_rounds_half_up);
+	tcase_add_test(tc, combine_at_most_one_better_than_worst);
 	tcase_add_test(tc, score_formula);
 	tcase_add_test(tc, gaming_is_worst_of_parts);
 	tcase_add_test(tc, video_call_boundaries);

@@ -390,7 +390,7 @@ START_TEST(insert_stores_graded_row)
 	ck_assert_str_eq(query_text("SELECT alex_grade || sarah_grade || jake_grade || "
 				    "computer_grade || overall_grade FROM test_results "
 				    "WHERE client_ip = '192.0.2.9'"),
-			 "A+AACA");
+			 "A+AACB");
 	ck_assert_int_eq(query_long("SELECT household_score FROM test_results "
 				    "WHERE client_ip = '192.0.2.9'"),
 			 75);
@@ -890,6 +890,129 @@ START_TEST(read_only_permissions)
 }
 END_TEST
 
+/* ------------------------------------------------------------ data requests */
+
+static struct inserted insert_keyed(const char *ip, const char *key, const char *sha, long per_ip)
+{
+	struct lqos_store_insert_args a = {0};
+	struct inserted out;
+
+	memset(&out, 0, sizeof(out));
+	a.result = &single;
+	a.client_ip = ip;
+	a.max_stored_tests = 1000;
+	a.max_per_ip_per_hour = per_ip;
+	a.idem_key = key;
+	a.request_sha256 = sha;
+	out.status = lqos_store_insert(db, &a, out.test_id, out.timestamp, &out.retry_after, why,
+				       sizeof(why));
+	return out;
+}
+
+START_TEST(idempotency_key_format)
+{
+	char longest[LQOS_IDEM_KEY_MAX + 2];
+
+	ck_assert(lqos_store_idem_key_valid("0123456789abcdef"));
+	ck_assert(lqos_store_idem_key_valid("AZaz09-_AZaz09-_"));
+	ck_assert(!lqos_store_idem_key_valid("0123456789abcde"));
+	ck_assert(!lqos_store_idem_key_valid("0123456789abcdef "));
+	ck_assert(!lqos_store_idem_key_valid("0123456789abcdef."));
+	ck_assert(!lqos_store_idem_key_valid(""));
+	ck_assert(!lqos_store_idem_key_valid(NULL));
+	memset(longest, 'k', sizeof(longest));
+	longest[LQOS_IDEM_KEY_MAX] = '\0';
+	ck_assert(lqos_store_idem_key_valid(longest));
+	longest[LQOS_IDEM_KEY_MAX] = 'k';
+	longest[LQOS_IDEM_KEY_MAX + 1] = '\0';
+	ck_assert(!lqos_store_idem_key_valid(longest));
+}
+END_TEST
+
+START_TEST(idempotent_repeat_stores_once)
+{
+	struct inserted first, again, other, reused;
+
+	open_db();
+	first = insert_keyed("198.51.100.9", "key-0123456789abcdef", "aa", 1);
+	ck_assert_msg(first.status == LQOS_STORE_OK, "%s", why);
+	/* the repeat: first answer, no row, and not over the limit of 1 */
+	again = insert_keyed("198.51.100.9", "key-0123456789abcdef", "aa", 1);
+	ck_assert_int_eq(again.status, LQOS_STORE_REPEAT);
+	ck_assert_str_eq(again.test_id, first.test_id);
+	ck_assert_str_eq(again.timestamp, first.timestamp);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 1);
+	/* another body under the same key */
+	reused = insert_keyed("198.51.100.9", "key-0123456789abcdef", "bb", 0);
+	ck_assert_int_eq(reused.status, LQOS_STORE_KEY_REUSED);
+	/* the same key from another address is its own submission */
+	other = insert_keyed("2001:db8::9", "key-0123456789abcdef", "aa", 1);
+	ck_assert_int_eq(other.status, LQOS_STORE_OK);
+	ck_assert_str_ne(other.test_id, first.test_id);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 2);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM submission_keys"), 2);
+	/* keys older than a day are forgotten by the next insert */
+	exec("UPDATE submission_keys SET created_at = created_at - 86401");
+	ck_assert_int_eq(insert_keyed("192.0.2.9", "fresh-0123456789abcd", "cc", 0).status,
+			 LQOS_STORE_OK);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM submission_keys"), 1);
+}
+END_TEST
+
+static int erase_text(const char *target, bool dry_run, struct lqos_erase_counts *n)
+{
+	struct lqos_filter f = {0};
+	char canonical[LQOS_IP_STRLEN + 8];
+
+	ck_assert_int_eq(lqos_filter_set_prefix(&f, target, canonical, sizeof(canonical)), 0);
+	return lqos_store_erase(db, f.lo, f.hi, f.blob_len, dry_run, n, why, sizeof(why));
+}
+
+START_TEST(erase_by_address_and_prefix)
+{
+	struct lqos_erase_counts n;
+
+	open_db();
+	insert_ok("203.0.113.7");
+	insert_ok("203.0.113.7");
+	insert_ok("203.0.113.8");
+	insert_ok("203.0.114.7");
+	insert_ok("2001:db8:1:2::5");
+	insert_ok("2001:db8:1:3::5");
+	ck_assert_int_eq(insert_keyed("203.0.113.8", "k-0123456789abcdef", "aa", 0).status,
+			 LQOS_STORE_OK);
+	exec("INSERT INTO webhook_outbox (event_id, target, url, payload, created_at, "
+	     "next_attempt_at, state) VALUES "
+	     "('a', 'webhook', 'u', '{\"client_ip\":\"203.0.113.7\"}', 1, 1, 'pending'), "
+	     "('b', 'webhook', 'u', '{\"client_ip\":\"203.0.113.8\"}', 1, 1, 'delivered'), "
+	     "('c', 'webhook', 'u', '{\"client_ip\":\"203.0.114.7\"}', 1, 1, 'pending'), "
+	     "('d', 'central', 'u', '{\"event_id\":\"d\"}', 1, 1, 'pending')");
+	ck_assert_int_eq(erase_text("203.0.113.0/24", true, &n), 0);
+	ck_assert_int_eq(n.tests, 4);
+	ck_assert_int_eq(n.outbox_pending, 1);
+	ck_assert_int_eq(n.outbox_settled, 1);
+	ck_assert_int_eq(n.submission_keys, 1);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 7);
+	ck_assert_int_eq(erase_text("203.0.113.7", false, &n), 0);
+	ck_assert_int_eq(n.tests, 2);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM test_results"), 5);
+	ck_assert_int_eq(query_long("SELECT n FROM test_results_count"), 5);
+	ck_assert_int_eq(erase_text("203.0.113.0/24", false, &n), 0);
+	ck_assert_int_eq(n.tests, 2);
+	ck_assert_int_eq(n.outbox_settled, 1);
+	ck_assert_int_eq(n.submission_keys, 1);
+	ck_assert_int_eq(query_long("SELECT count(*) FROM submission_keys"), 0);
+	/* the neighbour and the central event (no address) are kept */
+	ck_assert_int_eq(query_long("SELECT count(*) FROM webhook_outbox"), 2);
+	ck_assert_int_eq(erase_text("2001:db8:1:2::/64", false, &n), 0);
+	ck_assert_int_eq(n.tests, 1);
+	ck_assert_str_eq(query_text("SELECT group_concat(client_ip, ' ') FROM "
+				    "(SELECT client_ip FROM test_results ORDER BY id)"),
+			 "203.0.114.7 2001:db8:1:3::5");
+	ck_assert_int_eq(query_long("SELECT n FROM test_results_count"), 2);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -913,6 +1036,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, per_ip_limit);
 	tcase_add_test(tc, per_ip_limit_hour_window);
 	tcase_add_test(tc, hook_failure_rolls_back);
+	tcase_add_test(tc, idempotency_key_format);
+	tcase_add_test(tc, idempotent_repeat_stores_once);
+	tcase_add_test(tc, erase_by_address_and_prefix);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("queries");

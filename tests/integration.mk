@@ -45,6 +45,10 @@ EXTRA_DIST += tests/nq_test.py
 TESTS += tests/browser_test.py
 # The accuracy harness on the 50 Mbit/s pair (root, netns, tc tbf; else skip)
 TESTS += tests/accuracy.sh
+# Its delay line (a TUN device that holds each packet for a fixed time)
+noinst_PROGRAMS += bench/lqos-delayline
+bench_lqos_delayline_SOURCES = bench/delayline.c
+bench_lqos_delayline_LDADD = -lm
 EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
 	tests/browser/run-test.mjs tests/browser/load-figures.mjs tests/browser/package.json tests/browser/package-lock.json \
 	bench/accuracy bench/load-endpoints
@@ -55,3 +59,18 @@ EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
 TESTS += tests/hostile_input.py tests/faults.py tests/load_smoke.py
 EXTRA_DIST += tests/hostile_input.py tests/faults.py tests/load_smoke.py tests/lqostest.py \
 	bench/load bench/hardening-summary
+
+# Customers' data requests (issue 10): lqos-telemetry-erase by address and
+# prefix against a database filled through a real Apache
+TESTS += tests/data_requests.py
+EXTRA_DIST += tests/data_requests.py
+
+# A submission stored once however often it is sent (issue 10):
+# Idempotency-Key repeats, a lost answer, a 503 then success
+TESTS += tests/submit_retry.py
+EXTRA_DIST += tests/submit_retry.py
+
+# The page retries a failed submission (lost answer, 503 + Retry-After)
+# in headless Chromium, and the result is stored once (issue 10)
+TESTS += tests/browser_retry.py
+EXTRA_DIST += tests/browser_retry.py tests/browser/submit-retry.mjs

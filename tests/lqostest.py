@@ -296,7 +296,7 @@ def native_household():
         "upload_mbps": 19.5,
         "alex": {"latency_increase_ms": 10, "jitter_ms": 3, "loss_pct": 0},
         "sarah": {"latency_increase_ms": 20, "jitter_ms": 8, "delivered_pct": 99},
-        "jake": {"fetch_ratio_p90": 0.3, "stalls": 0},
+        "jake": {"fetch_ratio_p90": 0.6, "stalls": 0},
         "computer": {"spare_capacity_share_pct": 80, "throughput_mbps": 60},
     }
 

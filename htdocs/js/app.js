@@ -12,7 +12,9 @@ const params = new URLSearchParams(window.location.search);
 // ?duration=short shortens the test for automated runs on loopback; the
 // default is the real test.
 const length = params.get('duration') === 'short' ? 'short' : 'full';
-const state = { state: 'loading', mode: null, payload: null, detail: null, response: null, error: null };
+const state = {
+  state: 'loading', mode: null, payload: null, detail: null, response: null, error: null, submitRetries: 0, savingMessages: [],
+};
 window.lqosTest = state;
 let sponsorName = null;
 
@@ -60,6 +62,8 @@ async function start() {
   const mode = selectedMode();
   state.mode = mode;
   state.error = null;
+  state.submitRetries = 0;
+  state.savingMessages = [];
   $('choose').hidden = true;
   $('results').hidden = true;
   $('error').hidden = true;
@@ -77,8 +81,12 @@ async function start() {
     state.payload = run.payload;
     state.detail = run.detail;
     setState('submitting');
-    $('phase-label').textContent = 'Grading…';
-    const response = await submitResult(run.payload);
+    $('phase-label').textContent = 'Saving your result…';
+    const response = await submitResult(run.payload, ({ attempt, of, waitSeconds, reason }) => {
+      state.submitRetries += 1;
+      $('phase-label').textContent = `Saving your result: ${reason}; trying again in ${Math.round(waitSeconds)} s (try ${attempt} of ${of})…`;
+      state.savingMessages.push($('phase-label').textContent);
+    });
     state.response = response;
     if (!response.body || !response.body.grades) {
       throw new Error(response.body?.error ? `The server could not grade the result: ${response.body.error}`
