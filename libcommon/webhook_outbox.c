@@ -187,10 +187,17 @@ void lqos_outbox_event_free(struct lqos_outbox_event *ev)
 
 /* Run one UPDATE in its own IMMEDIATE transaction (waits on the busy
  * timeout instead of failing on a lock upgrade). */
+/* Run one UPDATE in its own IMMEDIATE transaction, or inside the
+ * caller's when one is open (the flusher records a batch at once). */
 static int exec_update(sqlite3 *db, sqlite3_stmt *st)
 {
 	int rc;
 
+	if (!sqlite3_get_autocommit(db)) {
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return -1;
