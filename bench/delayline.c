@@ -43,6 +43,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* UDP segmentation offload flags (linux/if_tun.h from 6.2 on). */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
 /* Largest packet the device can hand over: a 64 KB GSO packet plus the
  * virtio-net header. */
 #define MAX_PACKET (65536 + 256)
@@ -202,6 +210,9 @@ static int open_tun(const char *name)
 		close(fd);
 		return -1;
 	}
+	/* UDP GSO packets too where the kernel can (6.2 on), else TCP only. */
+	if (ioctl(fd, TUNSETOFFLOAD, offload | TUN_F_USO4 | TUN_F_USO6) == 0)
+		return fd;
 	if (ioctl(fd, TUNSETOFFLOAD, offload) < 0) {
 		perror("lqos-delayline: TUNSETOFFLOAD");
 		close(fd);
@@ -263,10 +274,17 @@ static int drain_device(int fd, struct ring *r, struct stats *st, unsigned char 
 }
 
 /* Write back every packet whose time has come; returns the next due time
- * or -1 when the ring is empty. */
-static int64_t release_due(int fd, struct ring *r, struct stats *st)
+ * or -1 when the ring is empty. Every RELEASE_BATCH writes it reads what
+ * has arrived meanwhile: a write carries the packet through the
+ * kernel's forwarding in this thread, and a long run of them must not
+ * leave the device's own queue to overflow. */
+#define RELEASE_BATCH 16
+
+static int64_t release_due(int fd, struct ring *r, struct stats *st, unsigned char *scratch,
+			   int64_t delay_ns)
 {
 	struct record *rec;
+	unsigned int written = 0;
 
 	while ((rec = ring_head(r)) != NULL) {
 		int64_t now = now_ns();
@@ -288,6 +306,9 @@ static int64_t release_due(int fd, struct ring *r, struct stats *st)
 			st->write_errors++;
 		}
 		ring_pop(r, rec);
+		if (++written % RELEASE_BATCH == 0 &&
+		    drain_device(fd, r, st, scratch, delay_ns) < 0)
+			return -2;
 	}
 	return -1;
 }
@@ -374,12 +395,14 @@ int main(int argc, char **argv)
 	while (!stop_requested) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		struct timespec ts, *tsp = NULL;
-		int64_t due = release_due(fd, &ring, &st);
+		int64_t due = release_due(fd, &ring, &st, scratch, delay_ns);
 
 		if (report_requested) {
 			report_requested = 0;
 			print_stats(&st, &ring, delay_ms);
 		}
+		if (due == -2)
+			goto out;
 		if (due >= 0) {
 			int64_t wait = due - now_ns();
 

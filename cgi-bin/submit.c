@@ -2,11 +2,10 @@
  * grades (even when storing failed). */
 #include <stdlib.h>
 
-#include <openssl/sha.h>
-
 #include "libcommon/app.h"
 #include "libcommon/log.h"
 #include "libcommon/result.h"
+#include "libcommon/sha256.h"
 #include "libcommon/store.h"
 #include "libcommon/webhook_outbox.h"
 #include "libcommon/webhook_spawn.h"
@@ -40,12 +39,12 @@ static int answer_stored(struct lqos_app *app, const struct lqos_result *result,
 
 /* Hex SHA-256 of the request body: a key reused for another body is
  * refused rather than answered with someone else's test. */
-static void body_sha256(const struct lqos_app *app, char out[2 * SHA256_DIGEST_LENGTH + 1])
+static void body_sha256(const struct lqos_app *app, char out[2 * LQOS_SHA256_LEN + 1])
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned char md[LQOS_SHA256_LEN];
 
-	SHA256((const unsigned char *)app->req.body, app->req.body_len, md);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+	lqos_sha256(app->req.body, app->req.body_len, md);
+	for (int i = 0; i < LQOS_SHA256_LEN; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
@@ -55,7 +54,7 @@ static void body_sha256(const struct lqos_app *app, char out[2 * SHA256_DIGEST_L
 static int store_and_answer(struct lqos_app *app, struct lqos_db *db,
 			    const struct lqos_result *result)
 {
-	char sha[2 * SHA256_DIGEST_LENGTH + 1];
+	char sha[2 * LQOS_SHA256_LEN + 1];
 	struct lqos_store_insert_args args = {0};
 	struct lqos_outbox_ctx outbox = {0};
 	char why[512], header[64];
@@ -111,7 +110,7 @@ static int store_and_answer(struct lqos_app *app, struct lqos_db *db,
 		/* SQLite connections must not cross fork(): the child opens its own. */
 		lqos_store_close(app->db);
 		app->db = NULL;
-		lqos_spawn_flusher();
+		lqos_spawn_flusher(app->cfg.database_path);
 	}
 	return status;
 }

@@ -93,34 +93,6 @@ bool lqos_app_method(struct lqos_app *app, const char *allowed)
 	return false;
 }
 
-bool lqos_app_support_auth(struct lqos_app *app)
-{
-	enum lqos_auth_result r;
-
-	if (!app->config_ok) {
-		lqos_respond_error(
-			app->out, 503, NULL,
-			"support API disabled: the configuration file cannot be used (%s); "
-			"fix it and retry",
-			app->cfg.error);
-		return false;
-	}
-	if (app->client_ip[0] == '\0') {
-		lqos_respond_error(app->out, 400, NULL, "client address is missing or invalid");
-		return false;
-	}
-	/* A proxy that forwarded an unusable X-Forwarded-For does not get the
-	 * loopback exemption for its unknown client. */
-	r = lqos_auth_check(&app->cfg, &app->req, app->client_ip_is_proxy ? "" : app->client_ip);
-	if (r != LQOS_AUTH_OK) {
-		lqos_respond_error(app->out, 401,
-				   "WWW-Authenticate: Bearer realm=\"lqos-telemetry\"\r\n", "%s",
-				   lqos_auth_message(r));
-		return false;
-	}
-	return true;
-}
-
 bool lqos_app_limit(struct lqos_app *app, long def, long max, long *out)
 {
 	char text[32];
@@ -138,15 +110,19 @@ bool lqos_app_limit(struct lqos_app *app, long def, long max, long *out)
 	return true;
 }
 
-int lqos_app_main(const char *allowed, enum lqos_audience audience,
+int lqos_app_main(const char *allowed, lqos_app_gate audience,
 		  void (*handler)(struct lqos_app *app))
 {
 	struct lqos_app app;
 
+	lqos_timing("main");
 	lqos_app_init(&app, stdin, stdout);
-	if (lqos_app_method(&app, allowed) &&
-	    (audience == LQOS_PUBLIC || lqos_app_support_auth(&app)))
+	lqos_timing("config");
+	if (lqos_app_method(&app, allowed) && (audience == LQOS_PUBLIC || audience(&app)))
 		handler(&app);
+	fflush(app.out);
+	lqos_timing("response");
 	lqos_app_free(&app);
+	lqos_timing("exit");
 	return 0;
 }

@@ -56,16 +56,17 @@ struct lqos_db *lqos_app_db(struct lqos_app *app);
  * failure, so the caller can answer with more than the error. */
 struct lqos_db *lqos_app_db_quiet(struct lqos_app *app, char *why, size_t whylen);
 
-/* Who may call an endpoint. */
-enum lqos_audience {
-	LQOS_PUBLIC, /* anyone: the test page's endpoints */
-	LQOS_SUPPORT, /* the support API: lqos_app_support_auth() first */
-};
+/* Who may call an endpoint: the gate run before the handler. A
+ * pointer, not an enum, so that a public program does not reference
+ * (and link) the support API's key check and its libcrypto digest. */
+typedef bool (*lqos_app_gate)(struct lqos_app *app);
+#define LQOS_PUBLIC ((lqos_app_gate)NULL) /* anyone: the test page's endpoints */
+#define LQOS_SUPPORT lqos_app_support_auth /* the support API: key check first */
 
 /* The whole life of a CGI program: read the request, pass the method gate
  * (`allowed`, see lqos_app_method) and, for LQOS_SUPPORT, the auth gate,
  * then `handler` answers; everything is freed. Returns main()'s status. */
-int lqos_app_main(const char *allowed, enum lqos_audience audience,
+int lqos_app_main(const char *allowed, lqos_app_gate audience,
 		  void (*handler)(struct lqos_app *app));
 
 /* Parse ?limit=: default when absent, 400 (answered here, returns false)

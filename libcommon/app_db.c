@@ -36,8 +36,10 @@ struct lqos_db *lqos_app_db_quiet(struct lqos_app *app, char *why, size_t whylen
 {
 	if (app->db != NULL)
 		return app->db;
+	lqos_timing("request");
 	app->db = lqos_store_connect(&app->cfg, why, whylen);
 	app->db_close = lqos_store_close;
+	lqos_timing("db_open");
 	if (app->db == NULL) {
 		lqos_log("ISP telemetry: %s", why);
 		return NULL;

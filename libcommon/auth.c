@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app.h"
 #include "ipaddr.h"
 
 /* Compare digests, not the strings: equal length, constant time, and
@@ -85,4 +86,34 @@ const char *lqos_auth_message(enum lqos_auth_result r)
 		       "'X-API-Key: <key>' or '?api_key=<key>'";
 	default: return "ok";
 	}
+}
+
+/* Here, not in app.c, so that only the support API's programs link the
+ * digest (libcrypto): the public endpoints never reach this gate. */
+bool lqos_app_support_auth(struct lqos_app *app)
+{
+	enum lqos_auth_result r;
+
+	if (!app->config_ok) {
+		lqos_respond_error(
+			app->out, 503, NULL,
+			"support API disabled: the configuration file cannot be used (%s); "
+			"fix it and retry",
+			app->cfg.error);
+		return false;
+	}
+	if (app->client_ip[0] == '\0') {
+		lqos_respond_error(app->out, 400, NULL, "client address is missing or invalid");
+		return false;
+	}
+	/* A proxy that forwarded an unusable X-Forwarded-For does not get the
+	 * loopback exemption for its unknown client. */
+	r = lqos_auth_check(&app->cfg, &app->req, app->client_ip_is_proxy ? "" : app->client_ip);
+	if (r != LQOS_AUTH_OK) {
+		lqos_respond_error(app->out, 401,
+				   "WWW-Authenticate: Bearer realm=\"lqos-telemetry\"\r\n", "%s",
+				   lqos_auth_message(r));
+		return false;
+	}
+	return true;
 }

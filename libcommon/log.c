@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void lqos_log(const char *fmt, ...)
 {
@@ -14,6 +15,20 @@ void lqos_log(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	fflush(stderr);
+}
+
+void lqos_timing(const char *phase)
+{
+	static int enabled = -1;
+	struct timespec ts;
+
+	if (enabled < 0)
+		enabled = getenv("LQOS_TIMING") != NULL;
+	if (!enabled)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(stderr, "LQOS_TIMING %s %lld\n", phase,
+		(long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 }
 
 void lqos_url_redact(const char *url, char *out, size_t outlen)

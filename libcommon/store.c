@@ -10,8 +10,10 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ipaddr.h"
+#include "log.h"
 #include "rows.h"
 #include "store_backend.h"
 
@@ -433,6 +435,14 @@ enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_s
 		goto fail;
 	if (db->ops->commit(db) != 0)
 		goto fail;
+	lqos_timing("insert_commit");
+	if (db->ops->sync != NULL && db->ops->sync(db) != 0) {
+		snprintf(why, whylen,
+			 "telemetry database: the result could not be flushed to disk: %s",
+			 strerror(errno));
+		return LQOS_STORE_UNAVAILABLE;
+	}
+	lqos_timing("disk_flush");
 	return LQOS_STORE_OK;
 fail:
 	lqos_db_describe(db, "storing the result", why, whylen);

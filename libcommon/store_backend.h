@@ -69,6 +69,10 @@ struct lqos_store_ops {
 	int (*exec)(struct lqos_db *db, const char *sql, const struct lqos_param *p, int n,
 		    long long *changes);
 	int (*begin)(struct lqos_db *db); /* a write transaction */
+	/* After a submission's COMMIT, before it answers 200: make it
+	 * durable (SQLite flushes its WAL outside the write lock); NULL when
+	 * COMMIT already is (PostgreSQL). 0, or -1 with errno. */
+	int (*sync)(struct lqos_db *db);
 	int (*commit)(struct lqos_db *db);
 	void (*rollback)(struct lqos_db *db);
 	/* An operator's message for the last error, `what` naming the

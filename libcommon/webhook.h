@@ -42,6 +42,13 @@ int lqos_webhook_sign_standard(const char *secret, const char *id, long timestam
  * no key: it is refused, never signed with). */
 int lqos_webhook_secret_valid(const char *secret);
 
+/* The HMAC key of a secret: whsec_<base64> is the decoded bytes (at
+ * least one; "=" padding is not key material), any other secret its own
+ * bytes. Returns 0, or -1 for a secret that holds no valid key or one
+ * longer than `keysize`. */
+#define LQOS_WEBHOOK_KEY_MAX 256
+int lqos_webhook_secret_key(const char *secret, unsigned char *key, size_t keysize, size_t *keylen);
+
 struct lqos_webhook_attempt {
 	long http_status; /* 0 when no HTTP answer */
 	long retry_after; /* seconds from Retry-After, -1 when absent */
@@ -62,5 +69,8 @@ struct lqos_webhook_request {
 /* POST once (webhook_deliver.c, libcurl). Redirects are not followed. Returns 0 for any 2xx, -1
  * otherwise with `out` describing the failure. */
 int lqos_webhook_post(const struct lqos_webhook_request *req, struct lqos_webhook_attempt *out);
+
+/* Close the connection lqos_webhook_post keeps for the next event. */
+void lqos_webhook_post_done(void);
 
 #endif

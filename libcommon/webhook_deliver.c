@@ -18,6 +18,18 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return size * nmemb;
 }
 
+/* One handle for the whole run: curl_easy_reset() keeps its connection
+ * cache, so a burst of events reuses one keep-alive connection to the
+ * portal instead of a new TCP (and TLS) handshake per event. */
+static CURL *handle;
+
+void lqos_webhook_post_done(void)
+{
+	if (handle != NULL)
+		curl_easy_cleanup(handle);
+	handle = NULL;
+}
+
 int lqos_webhook_post(const struct lqos_webhook_request *req, struct lqos_webhook_attempt *out)
 {
 	char legacy[128], standard[128], header[256];
@@ -29,7 +41,11 @@ int lqos_webhook_post(const struct lqos_webhook_request *req, struct lqos_webhoo
 
 	memset(out, 0, sizeof(*out));
 	out->retry_after = -1;
-	curl = curl_easy_init();
+	if (handle == NULL)
+		handle = curl_easy_init();
+	else
+		curl_easy_reset(handle);
+	curl = handle;
 	if (curl == NULL) {
 		snprintf(out->error, sizeof(out->error), "curl_easy_init failed");
 		return -1;
@@ -84,7 +100,7 @@ int lqos_webhook_post(const struct lqos_webhook_request *req, struct lqos_webhoo
 		snprintf(out->error, sizeof(out->error), "HTTP %ld", out->http_status);
 	}
 out:
+	/* The handle no longer points at the headers once reset. */
 	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
 	return rc;
 }

@@ -16,8 +16,10 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "webhook_spawn.h"
 #include "webhook_outbox.h"
 #include "store.h"
+#include "store_backend.h"
 #include "webhook.h"
 
 #define CLAIM_BATCH 16
@@ -39,13 +41,11 @@ static long monotonic_seconds(void)
  * the fd, -1 when another run holds it, -2 on error. */
 static int take_lock(const char *db_path, long wait_ms)
 {
-	char path[4096];
-	int fd;
+	int fd = lqos_flush_lock_open(db_path);
 
-	snprintf(path, sizeof(path), "%s.flush.lock", db_path);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
 	if (fd < 0) {
-		lqos_log("Webhook flusher: cannot open lock file %s: %s", path, strerror(errno));
+		lqos_log("Webhook flusher: cannot open lock file %s.flush.lock: %s", db_path,
+			 strerror(errno));
 		return -2;
 	}
 	for (long waited = 0;; waited += 100) {
@@ -102,9 +102,40 @@ static void mark_gone(struct lqos_db *db, const char *target, const char *url)
 	lqos_store_meta_set(db, key, url);
 }
 
+/* A delivery waiting to be recorded with the rest of its batch. */
+struct delivered {
+	long long id;
+	long at;
+	long http_status;
+};
+
+/* Record a batch's deliveries in one write transaction: under a burst of
+ * submissions the flusher then queues for the write lock once per batch,
+ * not once per event. Not recorded (the transaction failed): the lease
+ * runs out and the events go again (at least once, as after a crash). */
+static void record_delivered(struct lqos_db *db, const struct delivered *done, int n)
+{
+	char why[512];
+	bool ok;
+
+	if (n == 0)
+		return;
+	ok = db->ops->begin(db) == 0;
+	for (int i = 0; ok && i < n; i++)
+		ok = lqos_outbox_delivered(db, done[i].id, done[i].at, done[i].http_status) == 0;
+	if (ok && db->ops->commit(db) == 0)
+		return;
+	lqos_store_describe(db, "recording deliveries", why, sizeof(why));
+	lqos_log("Webhook flusher: cannot record %d deliveries: %s (they will be sent again)", n,
+		 why);
+	db->ops->rollback(db);
+}
+
+/* One attempt. A success is added to `done` (recorded by the caller
+ * with its batch); a failure is recorded at once. */
 static void deliver_one(struct lqos_db *db, const struct lqos_config *cfg,
 			const struct lqos_flush_options *opt, struct lqos_outbox_event *ev,
-			struct lqos_flush_report *report)
+			struct lqos_flush_report *report, struct delivered *done, int *ndone)
 {
 	const char *url = target_url(cfg, ev->target);
 	bool is_webhook = strcmp(ev->target, LQOS_TARGET_WEBHOOK) == 0;
@@ -124,7 +155,10 @@ static void deliver_one(struct lqos_db *db, const struct lqos_config *cfg,
 	char redacted[1024];
 
 	if (lqos_webhook_post(&req, &at) == 0) {
-		lqos_outbox_delivered(db, ev->id, clock_now(opt), at.http_status);
+		done[*ndone].id = ev->id;
+		done[*ndone].at = clock_now(opt);
+		done[*ndone].http_status = at.http_status;
+		(*ndone)++;
 		report->delivered++;
 		return;
 	}
@@ -161,25 +195,124 @@ static void deliver_one(struct lqos_db *db, const struct lqos_config *cfg,
 	}
 }
 
+/* The targets with a URL that has not answered 410, NULL-terminated.
+ * Returns how many. */
+static size_t active_targets(struct lqos_db *db, const struct lqos_config *cfg,
+			     const char *targets[3])
+{
+	size_t nt = 0;
+
+	if (cfg->webhook_url && !target_is_gone(db, LQOS_TARGET_WEBHOOK, cfg->webhook_url))
+		targets[nt++] = LQOS_TARGET_WEBHOOK;
+	if (cfg->central_telemetry_url &&
+	    !target_is_gone(db, LQOS_TARGET_CENTRAL, cfg->central_telemetry_url))
+		targets[nt++] = LQOS_TARGET_CENTRAL;
+	targets[nt] = NULL;
+	return nt;
+}
+
+/* Is an event due for one of `targets` (pending, due, not leased)? */
+static bool has_due(struct lqos_db *db, long now, const char *const *targets)
+{
+	struct lqos_param p[3];
+	long long one = 0;
+
+	if (targets[0] == NULL)
+		return false;
+	p[0] = lqos_p_int(now);
+	p[1] = lqos_p_text(targets[0]);
+	p[2] = lqos_p_text(targets[1] ? targets[1] : targets[0]);
+	return lqos_db_long(db,
+			    "SELECT 1 FROM webhook_outbox WHERE state = 'pending' AND "
+			    "next_attempt_at <= ?1 AND lease_until <= ?1 AND target IN (?2, ?3) "
+			    "LIMIT 1",
+			    p, 3, &one) == 0;
+}
+
+struct flush_run {
+	struct lqos_db *db;
+	const struct lqos_config *cfg;
+	const struct lqos_flush_options *opt;
+	struct lqos_flush_report *report;
+	long started, budget, lease;
+};
+
+/* Room for one more attempt within the budget? */
+static bool attempt_fits(const struct flush_run *run)
+{
+	return monotonic_seconds() - run->started + run->cfg->webhook_timeout +
+		       run->cfg->webhook_connect_timeout <=
+	       run->budget;
+}
+
+/* Claim and deliver until nothing is due. Returns 0, or -1 when the
+ * outbox cannot be read. */
+static int drain(struct flush_run *run)
+{
+	struct lqos_outbox_event events[CLAIM_BATCH];
+	struct delivered done[CLAIM_BATCH];
+	const char *targets[3];
+	int n, ndone;
+
+	for (;;) {
+		if (active_targets(run->db, run->cfg, targets) == 0)
+			return 0;
+		/* Stop taking work while one more attempt still fits the budget. */
+		if (!attempt_fits(run))
+			return 0;
+		n = lqos_outbox_claim(run->db, clock_now(run->opt), run->lease, targets, events,
+				      CLAIM_BATCH);
+		if (n < 0) {
+			char why[512];
+			lqos_store_describe(run->db, "claiming events", why, sizeof(why));
+			lqos_log("Webhook flusher: cannot claim events: %s", why);
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		ndone = 0;
+		for (int i = 0; i < n; i++) {
+			/* A URL that went 410 during this batch, or no time left:
+			 * hand the rest back untouched. */
+			if (!attempt_fits(run) ||
+			    target_is_gone(run->db, events[i].target,
+					   target_url(run->cfg, events[i].target)))
+				lqos_outbox_release(run->db, events[i].id, clock_now(run->opt));
+			else
+				deliver_one(run->db, run->cfg, run->opt, &events[i], run->report,
+					    done, &ndone);
+			lqos_outbox_event_free(&events[i]);
+		}
+		record_delivered(run->db, done, ndone);
+	}
+}
+
 int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_options *opt,
 		   struct lqos_flush_report *report)
 {
-	struct lqos_outbox_event events[CLAIM_BATCH];
-	const char *targets[3] = {NULL, NULL, NULL};
-	long started = monotonic_seconds();
-	long budget = opt->budget_seconds > 0 ? opt->budget_seconds : 45;
-	long lease = cfg->webhook_connect_timeout + cfg->webhook_timeout + 30;
+	struct flush_run run = {
+		.cfg = cfg,
+		.opt = opt,
+		.report = report,
+		.started = monotonic_seconds(),
+		.budget = opt->budget_seconds > 0 ? opt->budget_seconds : 45,
+		.lease = cfg->webhook_connect_timeout + cfg->webhook_timeout + 30,
+	};
+	const char *targets[3];
 	char why[512];
-	struct lqos_db *db = NULL;
-	int lock_fd, n, rc = -1;
+	int lock_fd = opt->held_lock_fd > STDERR_FILENO ? opt->held_lock_fd : -1;
+	int rc = -1;
 
 	memset(report, 0, sizeof(*report));
-	db = lqos_store_connect(cfg, why, sizeof(why));
-	if (db == NULL) {
+	run.db = lqos_store_connect(cfg, why, sizeof(why));
+	if (run.db == NULL) {
 		lqos_log("Webhook flusher: %s", why);
+		if (lock_fd >= 0)
+			close(lock_fd);
 		return -1;
 	}
-	lock_fd = take_lock(cfg->database_path, opt->lock_wait_ms);
+	if (lock_fd < 0)
+		lock_fd = take_lock(cfg->database_path, opt->lock_wait_ms);
 	/* On PostgreSQL the row leases keep flushers apart (on this server
 	 * and on the others); the local lock only saves work, so a server
 	 * without a database_path directory runs without it. */
@@ -187,55 +320,37 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 		lock_fd = -3;
 	if (lock_fd < 0 && lock_fd != -3) {
 		report->locked_out = lock_fd == -1;
-		lqos_store_close(db);
+		lqos_store_close(run.db);
 		return lock_fd == -1 ? 0 : -1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-
 	for (;;) {
-		size_t nt = 0;
-		if (cfg->webhook_url && !target_is_gone(db, LQOS_TARGET_WEBHOOK, cfg->webhook_url))
-			targets[nt++] = LQOS_TARGET_WEBHOOK;
-		if (cfg->central_telemetry_url &&
-		    !target_is_gone(db, LQOS_TARGET_CENTRAL, cfg->central_telemetry_url))
-			targets[nt++] = LQOS_TARGET_CENTRAL;
-		targets[nt] = NULL;
-		if (nt == 0)
-			break;
-		/* Stop taking work while one more attempt still fits the budget. */
-		if (monotonic_seconds() - started + cfg->webhook_timeout +
-			    cfg->webhook_connect_timeout >
-		    budget)
-			break;
-		n = lqos_outbox_claim(db, clock_now(opt), lease, targets, events, CLAIM_BATCH);
-		if (n < 0) {
-			lqos_store_describe(db, "claiming events", why, sizeof(why));
-			lqos_log("Webhook flusher: cannot claim events: %s", why);
+		if (drain(&run) != 0)
 			goto out;
-		}
-		if (n == 0)
+		/* A submission that found the lock held started no flusher: its
+		 * events were committed before it tried the lock, so they are
+		 * visible here, after the lock is released. */
+		if (lock_fd >= 0)
+			close(lock_fd);
+		lock_fd = -1;
+		if (!attempt_fits(&run) || active_targets(run.db, cfg, targets) == 0 ||
+		    !has_due(run.db, clock_now(opt), targets))
 			break;
-		for (int i = 0; i < n; i++) {
-			long elapsed = monotonic_seconds() - started;
-			bool fits = elapsed + cfg->webhook_timeout + cfg->webhook_connect_timeout <=
-				    budget;
-			/* A URL that went 410 during this batch, or no time left:
-			 * hand the rest back untouched. */
-			if (!fits ||
-			    target_is_gone(db, events[i].target, target_url(cfg, events[i].target)))
-				lqos_outbox_release(db, events[i].id, clock_now(opt));
-			else
-				deliver_one(db, cfg, opt, &events[i], report);
-			lqos_outbox_event_free(&events[i]);
-		}
+		/* Held again: a flusher started since then delivers them. */
+		lock_fd = take_lock(cfg->database_path, 0);
+		if (lock_fd == -2 && cfg->database_url != NULL)
+			lock_fd = -3; /* PostgreSQL without the lock's directory */
+		if (lock_fd < 0 && lock_fd != -3)
+			break;
 	}
 	rc = 0;
 out:
 	if (!opt->quiet && (report->delivered || report->failed || report->gave_up))
 		lqos_log("Webhook flusher: %ld delivered, %ld failed attempts, %ld given up",
 			 report->delivered, report->failed, report->gave_up);
+	lqos_webhook_post_done();
 	curl_global_cleanup();
-	lqos_store_close(db);
+	lqos_store_close(run.db);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	return rc;

@@ -13,6 +13,7 @@ struct lqos_flush_options {
 	long now; /* 0: the real clock; else a fixed "now" (tests) */
 	long budget_seconds; /* take no new work after this long (default 45) */
 	long lock_wait_ms; /* wait this long for another flusher's lock */
+	int held_lock_fd; /* > 2: the lock, already taken (--lock-fd); else take it */
 	bool quiet; /* no summary line */
 };
 
@@ -23,7 +24,10 @@ struct lqos_flush_report {
 	bool locked_out; /* another flusher holds the lock */
 };
 
-/* One run. Returns 0 when the run completed (even if deliveries failed),
+/* One run: drain the due events; after letting go of the lock, look
+ * once more and run again (lock permitting) when events arrived in the
+ * meantime, so a submission that found the lock held is never left for
+ * cron. Returns 0 when the run completed (even if deliveries failed),
  * -1 when the database or lock could not be used (message on stderr). */
 int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_options *opt,
 		   struct lqos_flush_report *report);

@@ -1,12 +1,11 @@
 #include "webhook.h"
 
+#include <errno.h>
 #include <math.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "config.h"
 
@@ -78,13 +77,30 @@ char *lqos_webhook_payload(const struct lqos_webhook_row *row)
 		row->result);
 }
 
+/* The kernel's CSPRNG (what RAND_bytes seeds from), without linking
+ * libcrypto into the submission. */
+static int random_bytes(unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = getrandom(buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 char *lqos_webhook_central_payload(const struct lqos_webhook_row *row, char *event_id_out,
 				   size_t event_id_len)
 {
 	unsigned char rnd[16];
 	char hour[32];
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || event_id_len < 33)
+	if (event_id_len < 33 || random_bytes(rnd, sizeof(rnd)) != 0)
 		return NULL;
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(event_id_out + 2 * i, 3, "%02x", rnd[i]);
@@ -95,28 +111,55 @@ char *lqos_webhook_central_payload(const struct lqos_webhook_row *row, char *eve
 			      row->result);
 }
 
-int lqos_webhook_sign_legacy(const char *secret, const char *body, size_t len, char *out,
-			     size_t outlen)
+/* One base64 digit's value, or -1. */
+static int b64_digit(unsigned char c)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-
-	if (outlen < 7 + 64 + 1 || HMAC(EVP_sha256(), secret, (int)strlen(secret),
-					(const unsigned char *)body, len, mac, &maclen) == NULL)
-		return -1;
-	memcpy(out, "sha256=", 7);
-	for (unsigned i = 0; i < maclen; i++)
-		snprintf(out + 7 + 2 * i, 3, "%02x", mac[i]);
-	return 0;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
 }
 
-/* The HMAC key of a secret: whsec_<base64> is the decoded bytes (at
- * least one; "=" padding is not key material), any other secret its own
- * bytes. Returns -1 for a whsec_ secret that holds no valid key. */
-static int secret_key(const char *secret, unsigned char *key, size_t keysize, size_t *keylen)
+/* Strict base64 (RFC 4648, padded to a multiple of 4; "=" only as the
+ * last one or two characters). Returns the decoded length or -1. */
+static long b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize)
 {
-	size_t len = strlen(secret), pad = 0;
-	int n;
+	size_t pad = 0, n = 0, total;
+
+	if (len == 0 || len % 4 != 0)
+		return -1;
+	if (in[len - 1] == '=')
+		pad++;
+	if (in[len - 2] == '=')
+		pad++;
+	total = len / 4 * 3 - pad;
+	if (total > outsize)
+		return -1;
+	for (size_t i = 0; i < len; i += 4) {
+		unsigned long v = 0;
+		for (size_t j = 0; j < 4; j++) {
+			int d = i + j >= len - pad ? 0 : b64_digit((unsigned char)in[i + j]);
+			if (d < 0)
+				return -1;
+			v = v << 6 | (unsigned long)d;
+		}
+		for (size_t j = 0; j < 3 && n < total; j++)
+			out[n++] = (unsigned char)(v >> (16 - 8 * j));
+	}
+	return (long)n;
+}
+
+int lqos_webhook_secret_key(const char *secret, unsigned char *key, size_t keysize, size_t *keylen)
+{
+	size_t len = strlen(secret);
+	long n;
 
 	if (strncmp(secret, "whsec_", 6) != 0) {
 		if (len > keysize)
@@ -125,56 +168,17 @@ static int secret_key(const char *secret, unsigned char *key, size_t keysize, si
 		*keylen = len;
 		return 0;
 	}
-	len -= 6;
-	if (len > 4 * keysize / 3)
+	n = b64_decode(secret + 6, len - 6, key, keysize);
+	if (n < 1)
 		return -1;
-	n = EVP_DecodeBlock(key, (const unsigned char *)secret + 6, (int)len);
-	/* EVP_DecodeBlock counts padding bytes as data. */
-	while (pad < len && secret[6 + len - 1 - pad] == '=')
-		pad++;
-	if (n < 0 || pad > 2 || (size_t)n <= pad)
-		return -1;
-	*keylen = (size_t)n - pad;
+	*keylen = (size_t)n;
 	return 0;
 }
 
 int lqos_webhook_secret_valid(const char *secret)
 {
-	unsigned char key[256];
+	unsigned char key[LQOS_WEBHOOK_KEY_MAX];
 	size_t keylen;
 
-	return secret_key(secret, key, sizeof(key), &keylen) == 0;
-}
-
-int lqos_webhook_sign_standard(const char *secret, const char *id, long timestamp, const char *body,
-			       size_t len, char *out, size_t outlen)
-{
-	unsigned char key[256], mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	size_t keylen, plen;
-	char *signed_text = NULL;
-	int n, rc = -1;
-
-	if (secret_key(secret, key, sizeof(key), &keylen) != 0)
-		return -1;
-	/* The signed content is "<id>.<timestamp>.<body>". */
-	plen = strlen(id) + 24;
-	signed_text = malloc(plen + len + 1);
-	if (signed_text == NULL)
-		return -1;
-	n = snprintf(signed_text, plen, "%s.%ld.", id, timestamp);
-	if (n < 0 || (size_t)n >= plen)
-		goto out;
-	memcpy(signed_text + n, body, len);
-	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)signed_text,
-		 (size_t)n + len, mac, &maclen) == NULL)
-		goto out;
-	if (outlen < 3 + 4 * ((maclen + 2) / 3) + 1)
-		goto out;
-	memcpy(out, "v1,", 3);
-	EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)maclen);
-	rc = 0;
-out:
-	free(signed_text);
-	return rc;
+	return lqos_webhook_secret_key(secret, key, sizeof(key), &keylen) == 0;
 }

@@ -1,17 +1,20 @@
 /* lqos-webhook-flush: deliver queued webhook events. Run from cron every
  * minute as the web server's user; see lqos-webhook-flush(8). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "libcommon/config.h"
 #include "libcommon/webhook_flush.h"
 #include "libcommon/http.h"
+#include "libcommon/webhook_spawn.h"
 
 static void usage(FILE *out)
 {
@@ -51,6 +54,25 @@ static int drop_to_database_owner(const char *db_path)
 	return 0;
 }
 
+/* --lock-fd (from a submission, lqos_spawn_flusher): the descriptor
+ * must be this database's lock file, locked by us. */
+static int check_held_lock(const char *db_path, int fd)
+{
+	char path[4096];
+	struct stat want, got;
+
+	if (lqos_flush_lock_path(db_path, path, sizeof(path)) != 0 || stat(path, &want) != 0 ||
+	    fstat(fd, &got) != 0 || want.st_dev != got.st_dev || want.st_ino != got.st_ino ||
+	    flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr,
+			"lqos-webhook-flush: --lock-fd %d is not the locked %s.flush.lock\n", fd,
+			db_path);
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -60,17 +82,20 @@ int main(int argc, char **argv)
 		{"now", required_argument, NULL, 'n'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"wait-lock", required_argument, NULL, 'w'},
+		{"lock-fd", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct lqos_flush_options opt = {.budget_seconds = 45, .lock_wait_ms = 0};
+	struct lqos_flush_options opt = {
+		.budget_seconds = 45, .lock_wait_ms = 0, .held_lock_fd = -1};
+	long lock_fd = -1;
 	struct lqos_flush_report report;
 	struct lqos_config cfg;
 	const char *conf_path = NULL;
 	int status_only = 0, c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "c:sb:n:qw:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:sb:n:qw:L:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf_path = optarg; break;
 		case 's': status_only = 1; break;
@@ -95,6 +120,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'L':
+			if (lqos_parse_long(optarg, STDERR_FILENO + 1, 1 << 20, &lock_fd) != 0) {
+				fprintf(stderr, "lqos-webhook-flush: --lock-fd takes a descriptor "
+						"above 2\n");
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("lqos-webhook-flush %s\n", LQOS_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -112,6 +144,13 @@ int main(int argc, char **argv)
 	if (drop_to_database_owner(cfg.database_path) != 0) {
 		lqos_config_free(&cfg);
 		return 1;
+	}
+	if (lock_fd >= 0) {
+		opt.held_lock_fd = (int)lock_fd;
+		if (check_held_lock(cfg.database_path, opt.held_lock_fd) != 0) {
+			lqos_config_free(&cfg);
+			return 2;
+		}
 	}
 	if (status_only) {
 		rc = lqos_flush_status(&cfg, stdout) == 0 ? 0 : 1;

@@ -14,6 +14,7 @@
 #include "libcommon/store_sqlite.h"
 #include "libcommon/webhook_outbox.h"
 #include "libcommon/result.h"
+#include "libcommon/sha256.h"
 #include "libcommon/store.h"
 #include "libcommon/webhook.h"
 #include "testutil.h"
@@ -329,6 +330,31 @@ START_TEST(standard_signature_whsec_without_key_refused)
 	}
 	ck_assert_int_eq(lqos_webhook_secret_valid("whsec_YWJjZA=="), 1);
 	ck_assert_int_eq(lqos_webhook_secret_valid("plain secret"), 1);
+}
+END_TEST
+
+/* The submission's idempotency hash: FIPS 180-4's examples (one block,
+ * the 56-byte message that needs a second padding block) and the empty
+ * string. */
+START_TEST(sha256_vectors)
+{
+	static const struct {
+		const char *msg, *hex;
+	} v[] = {
+		{"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	};
+	unsigned char md[LQOS_SHA256_LEN];
+	char hex[2 * LQOS_SHA256_LEN + 1];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		lqos_sha256(v[i].msg, strlen(v[i].msg), md);
+		for (int j = 0; j < LQOS_SHA256_LEN; j++)
+			snprintf(hex + 2 * j, 3, "%02x", md[j]);
+		ck_assert_str_eq(hex, v[i].hex);
+	}
 }
 END_TEST
 
@@ -821,6 +847,7 @@ static Suite *webhook_suite(void)
 	tcase_add_test(sig, standard_signature_whsec_padded_key);
 	tcase_add_test(sig, standard_signature_whsec_without_key_refused);
 	tcase_add_test(sig, standard_signature_plain_secret);
+	tcase_add_test(sig, sha256_vectors);
 	suite_add_tcase(s, sig);
 
 	tcase_add_test(bo, backoff_schedule);

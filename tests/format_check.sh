@@ -6,7 +6,7 @@ command -v clang-format >/dev/null 2>&1 || { echo "SKIP: clang-format not instal
 cd "$srcdir" || exit 1
 bad=0
 checked=0
-for f in libcommon/*.c libcommon/*.h cgi-bin/*.c sbin/*.c tests/*.c tests/*.h tests/fuzz/*.c; do
+for f in libcommon/*.c libcommon/*.h cgi-bin/*.c sbin/*.c bench/*.c tests/*.c tests/*.h tests/fuzz/*.c; do
 	[ -f "$f" ] || continue
 	checked=$((checked + 1))
 	if ! clang-format --style=file "$f" | cmp -s - "$f"; then

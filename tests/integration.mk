@@ -4,6 +4,12 @@
 TESTS += tests/webhook_integration.py
 EXTRA_DIST += tests/webhook_integration.py
 
+# Prompt delivery under 64 concurrent submitters for 10 s (issue 11): at
+# most 3 delivery processes alive, each event exactly once, median
+# submission-to-delivery <= 2 s
+TESTS += tests/webhook_burst.py
+EXTRA_DIST += tests/webhook_burst.py bench/api-cost bench/trivial.c
+
 # lqos-telemetry-check against good and broken installs (issue 5)
 TESTS += tests/operator_check.py
 EXTRA_DIST += tests/operator_check.py

@@ -123,7 +123,13 @@ try {
     await page.locator(`input[name="mode"][value="${mode}"]`).check();
     await page.locator('#start').click();
     await page.waitForFunction(() => document.body.dataset.phase && document.body.dataset.phase !== 'baseline', null, { timeout: 30000 });
-    await page.waitForTimeout(1500);
+    // Under load the live figures must show up: poll for up to 10 s (the
+    // first second of a phase has no rate yet, and a phase boundary shows
+    // none for a moment), then record what is shown.
+    await page.waitForFunction(() => {
+      const t = (id) => document.getElementById(id)?.innerText ?? '–';
+      return (t('live-down') !== '–' || t('live-up') !== '–') && t('live-latency') !== '–';
+    }, null, { timeout: 10000, polling: 100 }).catch(() => {});
     await shot(page, 'progress');
     out.liveDuringLoad = {
       down: await page.locator('#live-down').innerText(),
