@@ -34,7 +34,7 @@ struct lqos_db *lqos_store_open(const char *path, char *why, size_t whylen)
 void lqos_store_close(struct lqos_db *db)
 {
 	if (db != NULL)
-		db->ops->close(db);
+		db->ops->conn.close(db);
 }
 
 const char *lqos_store_kind(const struct lqos_db *db)
@@ -45,69 +45,69 @@ const char *lqos_store_kind(const struct lqos_db *db)
 struct lqos_cursor *lqos_db_query(struct lqos_db *db, const char *sql, const struct lqos_param *p,
 				  int n)
 {
-	return db->ops->query(db, sql, p, n);
+	return db->ops->conn.query(db, sql, p, n);
 }
 
 int lqos_db_exec(struct lqos_db *db, const char *sql, const struct lqos_param *p, int n,
 		 long long *changes)
 {
-	return db->ops->exec(db, sql, p, n, changes);
+	return db->ops->conn.exec(db, sql, p, n, changes);
 }
 
 void lqos_store_describe(struct lqos_db *db, const char *what, char *why, size_t whylen)
 {
-	db->ops->describe(db, what, why, whylen);
+	db->ops->conn.describe(db, what, why, whylen);
 }
 
 void lqos_db_describe(struct lqos_db *db, const char *what, char *why, size_t whylen)
 {
-	db->ops->describe(db, what, why, whylen);
+	db->ops->conn.describe(db, what, why, whylen);
 }
 
 int lqos_cursor_next(struct lqos_cursor *c)
 {
-	return c->ops->next(c);
+	return c->ops->cursor.next(c);
 }
 
 int lqos_cursor_ncols(struct lqos_cursor *c)
 {
-	return c->ops->ncols(c);
+	return c->ops->cursor.ncols(c);
 }
 
 const char *lqos_cursor_name(struct lqos_cursor *c, int i)
 {
-	return c->ops->col_name(c, i);
+	return c->ops->cursor.col_name(c, i);
 }
 
 enum lqos_val lqos_cursor_type(struct lqos_cursor *c, int i)
 {
-	return c->ops->col_type(c, i);
+	return c->ops->cursor.col_type(c, i);
 }
 
 long long lqos_cursor_int(struct lqos_cursor *c, int i)
 {
-	return c->ops->col_int(c, i);
+	return c->ops->cursor.col_int(c, i);
 }
 
 double lqos_cursor_real(struct lqos_cursor *c, int i)
 {
-	return c->ops->col_real(c, i);
+	return c->ops->cursor.col_real(c, i);
 }
 
 const char *lqos_cursor_text(struct lqos_cursor *c, int i, size_t *len)
 {
-	if (c->ops->col_type(c, i) == LQOS_VAL_NULL) {
+	if (c->ops->cursor.col_type(c, i) == LQOS_VAL_NULL) {
 		if (len)
 			*len = 0;
 		return NULL;
 	}
-	return (const char *)c->ops->col_text(c, i, len);
+	return (const char *)c->ops->cursor.col_text(c, i, len);
 }
 
 void lqos_cursor_free(struct lqos_cursor *c)
 {
 	if (c != NULL)
-		c->ops->cursor_free(c);
+		c->ops->cursor.cursor_free(c);
 }
 
 int lqos_db_long(struct lqos_db *db, const char *sql, const struct lqos_param *p, int n,
@@ -197,7 +197,7 @@ static int check_rate(struct lqos_db *db, const char *ip, long limit, long *retr
 	time_t now = time(NULL);
 	long count = 0;
 
-	if (db->ops->lock_key != NULL && db->ops->lock_key(db, ip) != 0)
+	if (db->ops->conn.lock_key != NULL && db->ops->conn.lock_key(db, ip) != 0)
 		return -1;
 	iso_from_time(now - 3600, since, sizeof(since));
 	p[0] = lqos_p_text(ip);
@@ -336,7 +336,7 @@ static int idem_lookup(struct lqos_db *db, const struct lqos_store_insert_args *
 
 	/* Two servers may see one key at once (the page retries against a
 	 * load balancer): the same per-address lock as the rate limit. */
-	if (db->ops->lock_key != NULL && db->ops->lock_key(db, a->client_ip) != 0)
+	if (db->ops->conn.lock_key != NULL && db->ops->conn.lock_key(db, a->client_ip) != 0)
 		return -1;
 	c = lqos_db_query(db,
 			  "SELECT test_id, timestamp, request_sha256 FROM submission_keys "
@@ -397,7 +397,7 @@ enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_s
 	long long id = 0;
 	int limited;
 
-	if (db->ops->begin(db) != 0) {
+	if (db->ops->txn.begin(db) != 0) {
 		lqos_db_describe(db, "starting a write", why, whylen);
 		return LQOS_STORE_UNAVAILABLE;
 	}
@@ -406,7 +406,7 @@ enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_s
 		if (seen < 0)
 			goto fail;
 		if (seen > 0) {
-			db->ops->rollback(db);
+			db->ops->txn.rollback(db);
 			return seen == 1 ? LQOS_STORE_REPEAT : LQOS_STORE_KEY_REUSED;
 		}
 	}
@@ -415,28 +415,28 @@ enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_s
 		if (limited != 0) {
 			if (limited < 0)
 				lqos_db_describe(db, "checking the rate limit", why, whylen);
-			db->ops->rollback(db);
+			db->ops->txn.rollback(db);
 			return limited > 0 ? LQOS_STORE_RATE_LIMITED : LQOS_STORE_UNAVAILABLE;
 		}
 	}
-	if (lqos_db_long(db, db->ops->next_id_sql, NULL, 0, &id) != 0)
+	if (lqos_db_long(db, db->ops->sql.next_id_sql, NULL, 0, &id) != 0)
 		goto fail;
 	lqos_store_now(timestamp);
 	lqos_store_make_test_id(test_id, (long long)time(NULL));
 	if (insert_row(db, a, id, test_id, timestamp) != 0)
 		goto fail;
 	if (a->hook != NULL && a->hook(db, test_id, timestamp, a->hook_ctx, why, whylen) != 0) {
-		db->ops->rollback(db);
+		db->ops->txn.rollback(db);
 		return LQOS_STORE_UNAVAILABLE;
 	}
 	if (a->idem_key != NULL && idem_remember(db, a, test_id, timestamp) != 0)
 		goto fail;
 	if (prune(db, a->max_stored_tests) != 0)
 		goto fail;
-	if (db->ops->commit(db) != 0)
+	if (db->ops->txn.commit(db) != 0)
 		goto fail;
 	lqos_timing("insert_commit");
-	if (db->ops->sync != NULL && db->ops->sync(db) != 0) {
+	if (db->ops->txn.sync != NULL && db->ops->txn.sync(db) != 0) {
 		snprintf(why, whylen,
 			 "telemetry database: the result could not be flushed to disk: %s",
 			 strerror(errno));
@@ -446,7 +446,7 @@ enum lqos_store_status lqos_store_insert(struct lqos_db *db, const struct lqos_s
 	return LQOS_STORE_OK;
 fail:
 	lqos_db_describe(db, "storing the result", why, whylen);
-	db->ops->rollback(db);
+	db->ops->txn.rollback(db);
 	return LQOS_STORE_UNAVAILABLE;
 }
 
@@ -583,7 +583,7 @@ static int erase_step(struct lqos_db *db, const char *verb, const char *from, co
 static const char *erase_outbox(struct lqos_db *db, char *buf, size_t len)
 {
 	snprintf(buf, len, "FROM webhook_outbox WHERE target = 'webhook' AND %s BETWEEN ?1 AND ?2",
-		 db->ops->payload_ip_blob_sql);
+		 db->ops->sql.payload_ip_blob_sql);
 	return buf;
 }
 
@@ -620,23 +620,23 @@ int lqos_store_erase(struct lqos_db *db, const uint8_t *lo, const uint8_t *hi, s
 		     bool dry_run, struct lqos_erase_counts *counts, char *why, size_t whylen)
 {
 	memset(counts, 0, sizeof(*counts));
-	if (db->ops->begin(db) != 0) {
+	if (db->ops->txn.begin(db) != 0) {
 		lqos_db_describe(db, "starting the erasure", why, whylen);
 		return -1;
 	}
 	if (erase_count(db, lo, hi, blob_len, counts) != 0 ||
 	    (!dry_run && erase_delete(db, lo, hi, blob_len) != 0)) {
 		lqos_db_describe(db, "erasing", why, whylen);
-		db->ops->rollback(db);
+		db->ops->txn.rollback(db);
 		return -1;
 	}
 	if (dry_run) {
-		db->ops->rollback(db);
+		db->ops->txn.rollback(db);
 		return 0;
 	}
-	if (db->ops->commit(db) != 0) {
+	if (db->ops->txn.commit(db) != 0) {
 		lqos_db_describe(db, "erasing", why, whylen);
-		db->ops->rollback(db);
+		db->ops->txn.rollback(db);
 		return -1;
 	}
 	return 0;

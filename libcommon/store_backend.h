@@ -57,8 +57,31 @@ static inline struct lqos_param lqos_p_null(void)
 
 struct lqos_cursor;
 
-struct lqos_store_ops {
-	const char *name; /* "sqlite" or "postgresql" */
+/* The SQL a back end spells its own way. */
+struct lqos_dialect {
+	/* The next test_results.id (one value). */
+	const char *next_id_sql;
+	/* Appended to the outbox claim's inner SELECT. */
+	const char *claim_lock_clause;
+	/* A webhook event's client address (payload's client_ip) in the
+	 * client_ip_bin form, as an SQL expression (erasure by prefix). */
+	const char *payload_ip_blob_sql;
+};
+
+/* A cursor over a query's rows; values stay valid until the next row. */
+struct lqos_cursor_ops {
+	int (*next)(struct lqos_cursor *c); /* 1 row, 0 end, -1 error */
+	int (*ncols)(struct lqos_cursor *c);
+	const char *(*col_name)(struct lqos_cursor *c, int i);
+	enum lqos_val (*col_type)(struct lqos_cursor *c, int i);
+	long long (*col_int)(struct lqos_cursor *c, int i);
+	double (*col_real)(struct lqos_cursor *c, int i);
+	const unsigned char *(*col_text)(struct lqos_cursor *c, int i, size_t *len);
+	void (*cursor_free)(struct lqos_cursor *c);
+};
+
+/* A back end's connection: statements, errors, cross-server locks. */
+struct lqos_conn_ops {
 	void (*close)(struct lqos_db *db);
 	/* Run `sql`; the rows are read through the cursor. NULL on error
 	 * (lqos_db_describe says why). */
@@ -68,13 +91,6 @@ struct lqos_store_ops {
 	 * number of rows it changed. Returns 0 or -1. */
 	int (*exec)(struct lqos_db *db, const char *sql, const struct lqos_param *p, int n,
 		    long long *changes);
-	int (*begin)(struct lqos_db *db); /* a write transaction */
-	/* After a submission's COMMIT, before it answers 200: make it
-	 * durable (SQLite flushes its WAL outside the write lock); NULL when
-	 * COMMIT already is (PostgreSQL). 0, or -1 with errno. */
-	int (*sync)(struct lqos_db *db);
-	int (*commit)(struct lqos_db *db);
-	void (*rollback)(struct lqos_db *db);
 	/* An operator's message for the last error, `what` naming the
 	 * operation ("storing the result"). */
 	void (*describe)(struct lqos_db *db, const char *what, char *why, size_t whylen);
@@ -82,22 +98,29 @@ struct lqos_store_ops {
 	 * `key` (per-address limits across servers). SQLite's write lock
 	 * already serialises everything: NULL. */
 	int (*lock_key)(struct lqos_db *db, const char *key);
-	/* The next test_results.id (one value). */
-	const char *next_id_sql;
-	/* Appended to the outbox claim's inner SELECT. */
-	const char *claim_lock_clause;
-	/* A webhook event's client address (payload's client_ip) in the
-	 * client_ip_bin form, as an SQL expression (erasure by prefix). */
-	const char *payload_ip_blob_sql;
+};
 
-	int (*next)(struct lqos_cursor *c); /* 1 row, 0 end, -1 error */
-	int (*ncols)(struct lqos_cursor *c);
-	const char *(*col_name)(struct lqos_cursor *c, int i);
-	enum lqos_val (*col_type)(struct lqos_cursor *c, int i);
-	long long (*col_int)(struct lqos_cursor *c, int i);
-	double (*col_real)(struct lqos_cursor *c, int i);
-	const unsigned char *(*col_text)(struct lqos_cursor *c, int i, size_t *len);
-	void (*cursor_free)(struct lqos_cursor *c);
+/* A write transaction. */
+struct lqos_txn_ops {
+	int (*begin)(struct lqos_db *db);
+	/* After a submission's COMMIT, before it answers 200: make it
+	 * durable (SQLite flushes its WAL outside the write lock); NULL when
+	 * COMMIT already is (PostgreSQL). 0, or -1 with errno. */
+	int (*sync)(struct lqos_db *db);
+	int (*commit)(struct lqos_db *db);
+	void (*rollback)(struct lqos_db *db);
+};
+
+struct lqos_store_ops {
+	const char *name; /* "sqlite" or "postgresql" */
+	/* The connection. */
+	struct lqos_conn_ops conn;
+	/* Write transactions. */
+	struct lqos_txn_ops txn;
+	/* Where the two SQL dialects differ. */
+	struct lqos_dialect sql;
+	/* Reading a query's rows. */
+	struct lqos_cursor_ops cursor;
 };
 
 struct lqos_db {

@@ -295,30 +295,22 @@ static void pg_cursor_free(struct lqos_cursor *c)
 
 static const struct lqos_store_ops pg_ops = {
 	.name = "postgresql",
-	.close = pg_close,
-	.query = pg_query,
-	.exec = pg_exec,
-	.begin = pg_begin,
-	.commit = pg_commit,
-	.rollback = pg_rollback,
-	.describe = pg_describe,
-	.lock_key = pg_lock_key,
-	.next_id_sql = "SELECT nextval('test_results_id_seq')",
-	.claim_lock_clause = " FOR UPDATE SKIP LOCKED",
-	/* inet_send: family, bits, is_cidr, length, then the address bytes;
-	 * the blob form is 4 or 6, then the same bytes. */
-	.payload_ip_blob_sql =
-		"(CASE family((payload::json->>'client_ip')::inet) WHEN 4 THEN '\\x04'::bytea "
-		"ELSE '\\x06'::bytea END || "
-		"substring(inet_send((payload::json->>'client_ip')::inet) from 5))",
-	.next = pg_next,
-	.ncols = pg_ncols,
-	.col_name = pg_col_name,
-	.col_type = pg_col_type,
-	.col_int = pg_col_int,
-	.col_real = pg_col_real,
-	.col_text = pg_col_text,
-	.cursor_free = pg_cursor_free,
+	.conn = {pg_close, pg_query, pg_exec, pg_describe, pg_lock_key},
+	.txn = {pg_begin, NULL, pg_commit, pg_rollback},
+	.sql =
+		{
+			.next_id_sql = "SELECT nextval('test_results_id_seq')",
+			.claim_lock_clause = " FOR UPDATE SKIP LOCKED",
+			/* inet_send: family, bits, is_cidr, length, then the
+			 * address bytes; the blob form is 4 or 6, then the same bytes. */
+			.payload_ip_blob_sql =
+				"(CASE family((payload::json->>'client_ip')::inet) WHEN 4 THEN "
+				"'\\x04'::bytea "
+				"ELSE '\\x06'::bytea END || "
+				"substring(inet_send((payload::json->>'client_ip')::inet) from 5))",
+		},
+	.cursor = {pg_next, pg_ncols, pg_col_name, pg_col_type, pg_col_int, pg_col_real,
+		   pg_col_text, pg_cursor_free},
 };
 
 static int schema_version(struct pg_db *h, long long *v)

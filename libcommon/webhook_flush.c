@@ -120,15 +120,15 @@ static void record_delivered(struct lqos_db *db, const struct delivered *done, i
 
 	if (n == 0)
 		return;
-	ok = db->ops->begin(db) == 0;
+	ok = db->ops->txn.begin(db) == 0;
 	for (int i = 0; ok && i < n; i++)
 		ok = lqos_outbox_delivered(db, done[i].id, done[i].at, done[i].http_status) == 0;
-	if (ok && db->ops->commit(db) == 0)
+	if (ok && db->ops->txn.commit(db) == 0)
 		return;
 	lqos_store_describe(db, "recording deliveries", why, sizeof(why));
 	lqos_log("Webhook flusher: cannot record %d deliveries: %s (they will be sent again)", n,
 		 why);
-	db->ops->rollback(db);
+	db->ops->txn.rollback(db);
 }
 
 /* One attempt. A success is added to `done` (recorded by the caller

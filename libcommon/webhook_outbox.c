@@ -119,14 +119,14 @@ int lqos_outbox_claim(struct lqos_db *db, long now, long lease_seconds, const ch
 		 "WHERE state = 'pending' AND next_attempt_at <= ?1 AND lease_until <= ?1 "
 		 "AND target IN (?4%s) ORDER BY next_attempt_at, id LIMIT ?2%s) "
 		 "RETURNING id, event_id, target, payload, created_at, attempts",
-		 ntargets > 1 ? ", ?5" : "", db->ops->claim_lock_clause);
+		 ntargets > 1 ? ", ?5" : "", db->ops->sql.claim_lock_clause);
 	p[0] = lqos_p_int(now);
 	p[1] = lqos_p_int(max);
 	p[2] = lqos_p_int(now + lease_seconds);
 	p[3] = lqos_p_text(targets[0]);
 	p[4] = lqos_p_text(ntargets > 1 ? targets[1] : NULL);
 	np = ntargets > 1 ? 5 : 4;
-	if (db->ops->begin(db) != 0)
+	if (db->ops->txn.begin(db) != 0)
 		return -1;
 	c = lqos_db_query(db, sql, p, np);
 	if (c == NULL)
@@ -143,11 +143,11 @@ int lqos_outbox_claim(struct lqos_db *db, long now, long lease_seconds, const ch
 		n++;
 	}
 	lqos_cursor_free(c);
-	if (rc < 0 || db->ops->commit(db) != 0)
+	if (rc < 0 || db->ops->txn.commit(db) != 0)
 		goto fail;
 	return n;
 fail:
-	db->ops->rollback(db);
+	db->ops->txn.rollback(db);
 	for (int i = 0; i < n; i++)
 		lqos_outbox_event_free(&events[i]);
 	return -1;

@@ -114,17 +114,11 @@ char *lqos_webhook_central_payload(const struct lqos_webhook_row *row, char *eve
 /* One base64 digit's value, or -1. */
 static int b64_digit(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *at = c != '\0' ? strchr(digits, c) : NULL;
+
+	return at != NULL ? (int)(at - digits) : -1;
 }
 
 /* Strict base64 (RFC 4648, padded to a multiple of 4; "=" only as the
