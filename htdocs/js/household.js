@@ -106,38 +106,36 @@ async function rangeFetch(url, size, init = {}) {
 }
 
 // A delay series [{ t, d }] (t: when sent, d: its delay in ms) seen
-// through its lower envelope: the lowest delay of each window. A queue
-// moves the delay of every request in a window together; a busy browser,
-// server or machine only ever adds delay to single requests, which the
-// window's minimum leaves out (a request so late that it misses its
-// deadline still counts as lost). So the path's delay is the median of the
-// envelope of 250 ms windows, and its jitter the mean change of the
-// envelope of 1 s windows from one window to the next. Jitter needs the
-// longer window: the median of 30 s of windows shrugs off a few windows
-// in which every request met a busy client, but jitter adds up every
-// window's change, so each such window counts twice. Measured on a 50
-// Mbit/s link with a 5 ms queue at 20 ms RTT (bench/README.md), most of
-// the page's requests took longer than ping's over the same seconds (p90
-// 58 ms against ping's 27 ms): the 250 ms envelope moved 8 ms from window
-// to window while ping's samples moved 2.4 ms; the 1 s envelope moved
-// 2.5 ms, what ping saw. On a bloated link it moved 40-50 ms (ping 17-39).
-const DELAY_WINDOW_MS = 250;
-const JITTER_WINDOW_MS = 1000;
-function envelope(series, windowMs) {
+// through its lower envelope: the lowest delay of each 1 s window. A
+// queue moves the delay of every request in a window together; a busy
+// browser, server or machine only ever adds delay to single requests,
+// which the window's minimum leaves out (a request so late that it misses
+// its deadline still counts as lost). So the path's delay is the median of
+// the envelope, and its jitter the mean change of the envelope from one
+// window to the next. The window holds about 20 of Alex's updates, enough
+// that one of them met no busy client: measured on a 50 Mbit/s link with a
+// 5 ms queue at 20 ms RTT (bench/README.md), most of the page's requests
+// took longer than ping's over the same seconds (p90 54-84 ms against
+// ping's 27 ms), and the envelope of 250 ms windows moved 4-8 ms from
+// window to window while ping's samples moved 2.3 ms; the 1 s envelope
+// moved 0.7-2.5 ms. On a 300 ms queue it moved 30-50 ms (ping's samples
+// 17-53 ms), and its median was closer to ping's than the 250 ms one's.
+const ENVELOPE_WINDOW_MS = 1000;
+function envelope(series) {
   if (!series.length) return [];
   const t0 = Math.min(...series.map((x) => x.t));
   const lows = new Map();
   for (const { t, d } of series) {
-    const k = Math.floor((t - t0) / windowMs);
+    const k = Math.floor((t - t0) / ENVELOPE_WINDOW_MS);
     lows.set(k, Math.min(lows.get(k) ?? Infinity, d));
   }
   return [...lows.keys()].sort((a, b) => a - b).map((k) => lows.get(k));
 }
 
-export const pathDelay = (series) => median(envelope(series, DELAY_WINDOW_MS));
+export const pathDelay = (series) => median(envelope(series));
 
 export function envelopeJitter(series) {
-  const env = envelope(series, JITTER_WINDOW_MS);
+  const env = envelope(series);
   return env.length > 1 ? jitter(env) : 0;
 }
 
