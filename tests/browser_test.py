@@ -119,6 +119,10 @@ def check_run(base, label, out, mode, phone):
         sane = p["download_mbps"] > 10 and p["upload_mbps"] > 10 and p["jake"]["stalls"] >= 0 and \
             0 <= p["computer"]["spare_capacity_share_pct"] <= 100
         check("%s: measured capacity and all four users" % label, sane, p)
+        # Computer's upload ran (its requests grow to hundreds of MiB on
+        # loopback; built wrongly they fail with ERR_BLOB_OUT_OF_MEMORY).
+        check("%s: Computer's upload ran" % label, out["detail"].get("computer_up_mbps", 0) > 1,
+              out["detail"].get("computer_up_mbps"))
 
     recent = get_json(base + "api/telemetry/recent?limit=50")
     rows = [t for t in recent.get("tests", []) if t.get("test_id") == body.get("test_id")]

@@ -28,8 +28,8 @@
 //                              idle path delay (the same for the idle
 //                              baseline's probes)
 //   alex.jitter_ms             how much the round trip moves: mean change of
-//                              its lowest value from one 250 ms window to
-//                              the next (envelopeJitter)
+//                              its lowest value from one 1 s window to the
+//                              next (envelopeJitter)
 //   alex.loss_pct              updates never answered (3 s) or answered
 //                              more than ALEX_DEADLINE_MS after the idle
 //                              round trip allows, of all updates sent
@@ -106,20 +106,27 @@ async function rangeFetch(url, size, init = {}) {
 }
 
 // A delay series [{ t, d }] (t: when sent, d: its delay in ms) seen
-// through its lower envelope: the lowest delay of each JITTER_WINDOW_MS
-// window. A queue moves the delay of every request in a window together;
-// a busy browser, server or machine only ever adds delay to single
-// requests, which the window's minimum leaves out (a request so late that
-// it misses its deadline still counts as lost). So the path's delay is the
-// median of the envelope, and its jitter the mean change of the envelope
-// from one window to the next.
-const JITTER_WINDOW_MS = 250;
+// through its lower envelope: the lowest delay of each 1 s window. A
+// queue moves the delay of every request in a window together; a busy
+// browser, server or machine only ever adds delay to single requests,
+// which the window's minimum leaves out (a request so late that it misses
+// its deadline still counts as lost). So the path's delay is the median of
+// the envelope, and its jitter the mean change of the envelope from one
+// window to the next. The window holds about 20 of Alex's updates, enough
+// that one of them met no busy client: measured on a 50 Mbit/s link with a
+// 5 ms queue at 20 ms RTT (bench/README.md), most of the page's requests
+// took longer than ping's over the same seconds (p90 54-84 ms against
+// ping's 27 ms), and the envelope of 250 ms windows moved 4-8 ms from
+// window to window while ping's samples moved 2.3 ms; the 1 s envelope
+// moved 0.7-2.5 ms. On a 300 ms queue it moved 30-50 ms (ping's samples
+// 17-53 ms), and its median was closer to ping's than the 250 ms one's.
+const ENVELOPE_WINDOW_MS = 1000;
 function envelope(series) {
   if (!series.length) return [];
   const t0 = Math.min(...series.map((x) => x.t));
   const lows = new Map();
   for (const { t, d } of series) {
-    const k = Math.floor((t - t0) / JITTER_WINDOW_MS);
+    const k = Math.floor((t - t0) / ENVELOPE_WINDOW_MS);
     lows.set(k, Math.min(lows.get(k) ?? Infinity, d));
   }
   return [...lows.keys()].sort((a, b) => a - b).map((k) => lows.get(k));
@@ -256,11 +263,14 @@ class CallDirection {
   }
 }
 
-// Upstream frames go to the probe's static file: Apache reads and drops a
-// POST body before answering with the file (no program runs), so a frame's
-// delay is the network's, not a CGI program's start-up.
+// Frames are static files on both sides, so a frame's delay is the
+// network's, never a CGI program's start-up (which on a busy server took
+// 20-800 ms where ping took 21-38 ms). Upstream frames go to the probe's
+// file: Apache reads and drops a POST body before answering with it.
+// Downstream frames are one video frame's file (htdocs/load/frame.bin,
+// SARAH_FRAME_BYTES of random bytes).
 const UP_URL = () => api('/ping');
-const DOWN_URL = () => api('/load/download');
+const DOWN_URL = () => api('/load/frame');
 
 class Sarah {
   constructor(recorder) {
@@ -272,13 +282,7 @@ class Sarah {
       if (!res.ok) throw new Error(`upload ${res.status}`);
     });
     this.down = new CallDirection('down', recorder, async (url, signal) => {
-      const start = rangeStart(SARAH_FRAME_BYTES);
-      const res = await fetch(url, {
-        credentials: 'omit',
-        cache: 'no-store',
-        signal,
-        headers: { Range: `bytes=${start}-${start + SARAH_FRAME_BYTES - 1}` },
-      });
+      const res = await fetch(url, { credentials: 'omit', cache: 'no-store', signal });
       const buf = await res.arrayBuffer();
       if (!res.ok || buf.byteLength !== SARAH_FRAME_BYTES) throw new Error(`frame got ${buf.byteLength}`);
     });
@@ -543,6 +547,9 @@ export async function runHousehold(plan, onProgress) {
         computer_up_mbps: compUp,
         sarah_down_mbps: sarahDown,
         sarah_up_mbps: sarahUp,
+        // Sarah's downstream frames (t: s since t0, d: delay ms, NaN if
+        // never delivered), for comparison with ping (bench/accuracy).
+        sarah_down_frames: sarah.down.delays(cs.t, end).map((x) => ({ t: round((x.t - t0) / 1000, 3), d: round(x.d) })),
         probes: [
           ...prober.samples.map((s) => ({ t: (s.sent - t0) / 1000, rtt: s.ok ? recorder.rttOf(s) : NaN })),
           ...alex.samples.map((s) => ({ t: (s.sent - t0) / 1000, rtt: s.ok ? recorder.rttOf(s) : NaN })),

@@ -10,28 +10,34 @@ const UPLOAD_MIN = 1 * MiB;
 const UPLOAD_MAX = 1024 * MiB;
 const UPLOAD_SECONDS = 3;
 
-let randomBlob = null;
-
-// 1 MiB of random bytes, made once, as a Blob: uploads are built from
-// references to it, so even a 1 GiB upload costs no memory of its own.
-function block() {
-  if (!randomBlob) {
+// Upload bodies are Blobs of a power-of-two number of MiB: the 1 MiB of
+// random bytes, made once, then each size made of two references to the
+// size below it, so all eleven sizes (1 MiB to 1 GiB) hold only the one
+// MiB of data and at most eleven Blobs ever exist. (Caching a Blob per
+// size asked for, up to 64 sizes of up to 1 GiB each, ran the browser's
+// Blob storage out: uploads then failed with ERR_BLOB_OUT_OF_MEMORY on a
+// fast link.)
+const blobs = [];
+function uploadBlob(size) {
+  if (!blobs.length) {
     const bytes = new Uint8Array(MiB);
     for (let i = 0; i < MiB; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
-    randomBlob = new Blob([bytes], { type: 'application/octet-stream' });
+    blobs.push(new Blob([bytes], { type: 'application/octet-stream' }));
   }
-  return randomBlob;
+  while (blobs[blobs.length - 1].size < size) {
+    const half = blobs[blobs.length - 1];
+    blobs.push(new Blob([half, half], { type: 'application/octet-stream' }));
+  }
+  return blobs.find((b) => b.size >= size);
 }
 
-const blobs = new Map();
-function uploadBlob(size) {
-  if (!blobs.has(size)) {
-    const parts = [];
-    for (let left = size; left > 0; left -= MiB) parts.push(left >= MiB ? block() : block().slice(0, left));
-    if (blobs.size > 64) blobs.clear();
-    blobs.set(size, new Blob(parts, { type: 'application/octet-stream' }));
-  }
-  return blobs.get(size);
+// The power-of-two number of MiB nearest to `bytes` (a request lasts
+// 0.7 to 1.4 times as long as wanted), none above `most` bytes, within
+// UPLOAD_MIN..UPLOAD_MAX.
+function uploadSize(bytes, most = Infinity) {
+  let size = MiB * 2 ** Math.round(Math.log2(Math.max(1, bytes / MiB)));
+  while (size > most && size > UPLOAD_MIN) size /= 2;
+  return Math.min(UPLOAD_MAX, Math.max(UPLOAD_MIN, size));
 }
 
 const cacheBuster = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -50,7 +56,7 @@ export class LoadSet {
     this.downloadUrl = downloadUrl;
     this.uploadUrl = uploadUrl;
     this.uploadMaxSeconds = uploadMaxSeconds;
-    this.uploadStartBytes = Math.min(UPLOAD_MAX, Math.max(UPLOAD_MIN, MiB * Math.round(uploadStartBytes / MiB)));
+    this.uploadStartBytes = uploadSize(uploadStartBytes);
     this.counters = { down: 0, up: 0 };
     this.running = false;
     this.aborts = new Set();
@@ -138,9 +144,7 @@ export class LoadSet {
       const rate = size / Math.max(1, performance.now() - started); // bytes per ms
       prevLag = record.lag;
       prevRate = rate;
-      const want = Math.min(Math.max(2 * size, rate * UPLOAD_SECONDS * 1000),
-        rate * this.uploadMaxSeconds * 1000);
-      size = Math.min(UPLOAD_MAX, Math.max(UPLOAD_MIN, MiB * Math.round(want / MiB)));
+      size = uploadSize(Math.max(2 * size, rate * UPLOAD_SECONDS * 1000), rate * this.uploadMaxSeconds * 1000);
     }
   }
 
