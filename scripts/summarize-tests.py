@@ -184,7 +184,7 @@ def fuzz_lines(log_path, harnesses):
     total_inputs = ran = 0
     for h in harnesses:
         name = h.rsplit("/fuzz_", 1)[-1]
-        m = re.search(rf"^fuzzing {re.escape(name)} for (\d+) s$(.*?)^fuzz exit {re.escape(name)}: (\d+)$",
+        m = re.search(rf"^fuzzing {re.escape(name)} for (\d+) s$(.*?)fuzz exit {re.escape(name)}: (\d+)$",
                       text, re.M | re.S)
         if not m:
             out.append(f"FAIL: fuzz {name}: did not run")
