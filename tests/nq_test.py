@@ -197,6 +197,8 @@ def main():
               status == 503 and b"public_url" in data and json.loads(data).get("success") is False, (status, data))
     finally:
         subprocess.run(["sh", script, "stop", rundir], timeout=30)
+        # Nothing left in the build tree (make distcheck's distcleancheck).
+        shutil.rmtree(rundir, ignore_errors=True)
     failed = results.count(False)
     print("RESULT: %d passed, %d failed" % (results.count(True), failed))
     return 1 if failed else 0
