@@ -197,6 +197,18 @@ static void check_integrity(struct check_state *st, sqlite3 *db, const char *pat
 	sqlite3_finalize(q);
 }
 
+/* The webhook queue's verdict: a warning once the oldest pending event
+ * is over an hour old. */
+static void report_queue(struct check_state *st, long long pending, long long age)
+{
+	if (pending > 0 && age > 3600)
+		report(st, "WARN", "webhook queue",
+		       "see lqos-webhook-flush --status for the last error",
+		       "%lld events pending, oldest %lld minutes", pending, age / 60);
+	else
+		report(st, "OK", "webhook queue", NULL, "%lld events pending", pending);
+}
+
 static void check_queue(struct check_state *st, sqlite3 *db)
 {
 	sqlite3_stmt *q;
@@ -208,12 +220,7 @@ static void check_queue(struct check_state *st, sqlite3 *db)
 	    sqlite3_step(q) == SQLITE_ROW) {
 		long long pending = sqlite3_column_int64(q, 0);
 		long long age = pending ? (long long)time(NULL) - sqlite3_column_int64(q, 1) : 0;
-		if (pending > 0 && age > 3600)
-			report(st, "WARN", "webhook queue",
-			       "see lqos-webhook-flush --status for the last error",
-			       "%lld events pending, oldest %lld minutes", pending, age / 60);
-		else
-			report(st, "OK", "webhook queue", NULL, "%lld events pending", pending);
+		report_queue(st, pending, age);
 	}
 	sqlite3_finalize(q);
 }
@@ -259,12 +266,7 @@ static void check_postgres(struct check_state *st, const struct lqos_config *cfg
 			if (json_is_integer(a) && json_integer_value(a) > age)
 				age = json_integer_value(a);
 		}
-		if (pending > 0 && age > 3600)
-			report(st, "WARN", "webhook queue",
-			       "see lqos-webhook-flush --status for the last error",
-			       "%lld events pending, oldest %lld minutes", pending, age / 60);
-		else
-			report(st, "OK", "webhook queue", NULL, "%lld events pending", pending);
+		report_queue(st, pending, age);
 	}
 	json_decref(queue);
 	lqos_store_close(db);
