@@ -90,6 +90,18 @@ int lqos_grade_score(const enum lqos_grade *grades, size_t n)
 	return (int)floor((mean - 1.0) / 5.0 * 100.0 + 0.5 + 1e-9);
 }
 
+int lqos_grade_household_score(const enum lqos_grade *grades, size_t n)
+{
+	int mean = lqos_grade_score(grades, n);
+	enum lqos_grade overall = lqos_grade_combine(grades, n);
+	int cap;
+
+	if (mean < 0)
+		return -1;
+	cap = ((int)overall - 1) * 20;
+	return mean < cap ? mean : cap;
+}
+
 static enum lqos_grade worst(enum lqos_grade a, enum lqos_grade b)
 {
 	if (a == LQOS_GRADE_NONE)

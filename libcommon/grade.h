@@ -34,6 +34,12 @@ enum lqos_grade lqos_grade_combine(const enum lqos_grade *grades, size_t n);
 /* 0..100: (mean points - 1) / 5 * 100, rounded. -1 when nothing graded. */
 int lqos_grade_score(const enum lqos_grade *grades, size_t n);
 
+/* The household's 0..100: lqos_grade_score(), but never above the score
+ * of the overall grade lqos_grade_combine() gives (A+ 100, A 80, B 60,
+ * C 40, D 20, F 0), so a score never reads better than its grade (Alex F
+ * with the others A+ is D and 20, not 75). -1 when nothing graded. */
+int lqos_grade_household_score(const enum lqos_grade *grades, size_t n);
+
 /* Virtual household per-user grades. Each is the worse of its parts. */
 
 /* Alex, gaming: latency increase (standard ladder) and jitter

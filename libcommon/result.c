@@ -387,7 +387,7 @@ void lqos_result_grade(struct lqos_result *r)
 		r->user_grade[LQOS_USER_COMPUTER] = lqos_grade_bulk(r->computer_spare_share_pct);
 	}
 	r->overall_grade = lqos_grade_combine(r->user_grade, LQOS_N_USERS);
-	r->household_score = lqos_grade_score(r->user_grade, LQOS_N_USERS);
+	r->household_score = lqos_grade_household_score(r->user_grade, LQOS_N_USERS);
 }
 
 const char *lqos_test_type_name(enum lqos_test_type t)

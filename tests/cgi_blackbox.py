@@ -221,11 +221,11 @@ def t_submit_formats(root):
                                                "bidirectional": "C", "single_user_score": 47}),
         ("native_household.json", "virtual_household", {"overall": "B", "alex": "A+", "sarah": "A",
                                                         "jake": "A", "computer": "C",
-                                                        "household_score": 75}),
+                                                        "household_score": 60}),
         ("original_single.json", "single_user", {"overall": "C", "single_user_score": 47}),
         ("original_household.json", "virtual_household", {"overall": "B", "alex": "A", "sarah": "B",
                                                           "jake": "A+", "computer": "C",
-                                                          "household_score": 70}),
+                                                          "household_score": 60}),
     ]
     ids = set()
     for name, test_type, grades in cases:

@@ -88,6 +88,24 @@ START_TEST(combine_at_most_one_better_than_worst)
 }
 END_TEST
 
+START_TEST(household_score_never_above_its_grade)
+{
+	enum lqos_grade users[4] = {G(A_PLUS), G(A_PLUS), G(A_PLUS), G(F)}; /* D, mean 75 */
+	enum lqos_grade bloated[4] = {G(F), G(D), G(B), G(A_PLUS)};        /* D, mean 45 */
+	enum lqos_grade lean[4] = {G(A_PLUS), G(A_PLUS), G(A), G(A)};      /* A+, mean 90 */
+	enum lqos_grade worst_b[4] = {G(B), G(A_PLUS), G(A_PLUS), G(A_PLUS)}; /* A, mean 90 */
+	enum lqos_grade all_f[4] = {G(F), G(F), G(F), G(F)};
+	enum lqos_grade none[4] = {G(NONE), G(NONE), G(NONE), G(NONE)};
+
+	ck_assert_int_eq(lqos_grade_household_score(users, 4), 20);
+	ck_assert_int_eq(lqos_grade_household_score(bloated, 4), 20);
+	ck_assert_int_eq(lqos_grade_household_score(lean, 4), 90);
+	ck_assert_int_eq(lqos_grade_household_score(worst_b, 4), 80);
+	ck_assert_int_eq(lqos_grade_household_score(all_f, 4), 0);
+	ck_assert_int_eq(lqos_grade_household_score(none, 4), -1);
+}
+END_TEST
+
 START_TEST(score_formula)
 {
 	enum lqos_grade top[3] = {G(A_PLUS), G(A_PLUS), G(A_PLUS)};
@@ -171,6 +189,7 @@ static Suite *grade_suite(void)
 	tcase_add_test(tc, names_round_trip);
 	tcase_add_test(tc, combine_rounds_half_up);
 	tcase_add_test(tc, combine_at_most_one_better_than_worst);
+	tcase_add_test(tc, household_score_never_above_its_grade);
 	tcase_add_test(tc, score_formula);
 	tcase_add_test(tc, gaming_is_worst_of_parts);
 	tcase_add_test(tc, video_call_boundaries);

@@ -637,13 +637,13 @@ START_TEST(grade_native_household)
 	ck_assert_int_eq(parse_fixture("native_household.json"), 0);
 	g = grades();
 	/* A+, A, A, C: mean 4.75 (A), but at most one letter better than
-	 * the worst (C) -> B; the score stays the mean's 75 */
+	 * the worst (C) -> B; the score, the mean's 75, is capped at B's 60 */
 	assert_grade_str(g, "alex", "A+");
 	assert_grade_str(g, "sarah", "A");
 	assert_grade_str(g, "jake", "A");
 	assert_grade_str(g, "computer", "C");
 	assert_grade_str(g, "overall", "B");
-	ck_assert_int_eq(json_integer_value(json_object_get(g, "household_score")), 75);
+	ck_assert_int_eq(json_integer_value(json_object_get(g, "household_score")), 60);
 	ck_assert_int_eq(r.single_user_score, -1);
 	ck_assert_ptr_null(json_object_get(g, "single_user_score"));
 	json_decref(g);
@@ -657,13 +657,13 @@ START_TEST(grade_original_household_uses_letters)
 	ck_assert_int_eq(parse_fixture("original_household.json"), 0);
 	g = grades();
 	/* A, B, A+, C: mean 4.5 (A, half up), capped one letter above the
-	 * worst (C) -> B; score 70 */
+	 * worst (C) -> B; score 70 capped at B's 60 */
 	assert_grade_str(g, "alex", "A");
 	assert_grade_str(g, "sarah", "B");
 	assert_grade_str(g, "jake", "A+");
 	assert_grade_str(g, "computer", "C");
 	assert_grade_str(g, "overall", "B");
-	ck_assert_int_eq(json_integer_value(json_object_get(g, "household_score")), 70);
+	ck_assert_int_eq(json_integer_value(json_object_get(g, "household_score")), 60);
 	json_decref(g);
 }
 END_TEST
