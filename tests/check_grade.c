@@ -91,8 +91,8 @@ END_TEST
 START_TEST(household_score_never_above_its_grade)
 {
 	enum lqos_grade users[4] = {G(A_PLUS), G(A_PLUS), G(A_PLUS), G(F)}; /* D, mean 75 */
-	enum lqos_grade bloated[4] = {G(F), G(D), G(B), G(A_PLUS)};        /* D, mean 45 */
-	enum lqos_grade lean[4] = {G(A_PLUS), G(A_PLUS), G(A), G(A)};      /* A+, mean 90 */
+	enum lqos_grade bloated[4] = {G(F), G(D), G(B), G(A_PLUS)}; /* D, mean 45 */
+	enum lqos_grade lean[4] = {G(A_PLUS), G(A_PLUS), G(A), G(A)}; /* A+, mean 90 */
 	enum lqos_grade worst_b[4] = {G(B), G(A_PLUS), G(A_PLUS), G(A_PLUS)}; /* A, mean 90 */
 	enum lqos_grade all_f[4] = {G(F), G(F), G(F), G(F)};
 	enum lqos_grade none[4] = {G(NONE), G(NONE), G(NONE), G(NONE)};
