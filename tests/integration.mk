@@ -50,7 +50,7 @@ noinst_PROGRAMS += bench/lqos-delayline
 bench_lqos_delayline_SOURCES = bench/delayline.c
 bench_lqos_delayline_LDADD = -lm
 EXTRA_DIST += tests/browser_test.py tests/accuracy.sh tests/browser/harness.py \
-	tests/browser/run-test.mjs tests/browser/load-figures.mjs tests/browser/package.json tests/browser/package-lock.json \
+	tests/browser/chromium.mjs tests/browser/run-test.mjs tests/browser/load-figures.mjs tests/browser/package.json tests/browser/package-lock.json \
 	bench/accuracy bench/load-endpoints
 
 # Hardening (issue 6): hostile input through Apache; real faults under the

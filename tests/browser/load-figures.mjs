@@ -5,27 +5,11 @@
 //
 //   node load-figures.mjs --url BASE/ [--streams 4] [--seconds 8] [--ramp 2]
 //        [--ignore-cert 1]
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { parseArgs, runInChromium } from './chromium.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
-const depsDir = process.env.LQOS_BROWSER_DEPS || new URL('.', import.meta.url).pathname;
-const require = createRequire(join(depsDir, 'package.json'));
-const { chromium } = require('playwright-core');
-
-const profile = mkdtempSync(join(tmpdir(), 'lqos-chromium-'));
+const args = parseArgs();
 const out = {};
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.LQOS_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ...(args['ignore-cert'] === '1' ? ['--ignore-certificate-errors'] : [])],
-});
-try {
+await runInChromium(out, { ignoreCert: args['ignore-cert'] === '1' }, async (context) => {
   const page = await context.newPage();
   await page.goto(args.url, { waitUntil: 'load' });
   Object.assign(out, await page.evaluate(async ({ streams, seconds, ramp }) => {
@@ -55,10 +39,4 @@ try {
     res.protocol = [...new Set(protocols)].join(',');
     return res;
   }, { streams: Number(args.streams || 4), seconds: Number(args.seconds || 8), ramp: Number(args.ramp || 2) }));
-} catch (err) {
-  out.failure = String(err && err.stack || err);
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.stdout.write(`${JSON.stringify(out)}\n`);
+});

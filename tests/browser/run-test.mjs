@@ -6,39 +6,24 @@
 //        [--viewport desktop|phone] [--screenshots PREFIX] [--timeout SECONDS]
 //        [--ignore-cert 1]   (accept a self-signed certificate: tests only)
 //
-// playwright-core is resolved from $LQOS_BROWSER_DEPS/node_modules (the
-// build tree installs it there), else from beside this file.
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Chromium and its flags: chromium.mjs.
+import { parseArgs, runInChromium } from './chromium.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const args = parseArgs();
 const url = args.url;
 const mode = args.mode || 'single';
 const viewport = args.viewport === 'phone' ? { width: 390, height: 844 } : { width: 1280, height: 900 };
 const timeoutMs = Number(args.timeout || 120) * 1000;
 const shots = args.screenshots || null;
 
-const depsDir = process.env.LQOS_BROWSER_DEPS || new URL('.', import.meta.url).pathname;
-const require = createRequire(join(depsDir, 'package.json'));
-const { chromium } = require('playwright-core');
-
-const profile = mkdtempSync(join(tmpdir(), 'lqos-chromium-'));
 const out = { mode, viewport: args.viewport || 'desktop', consoleErrors: [], screenshots: [] };
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.LQOS_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ...(args['ignore-cert'] === '1' ? ['--ignore-certificate-errors'] : [])],
+const launch = {
+  ignoreCert: args['ignore-cert'] === '1',
   viewport,
   deviceScaleFactor: args.viewport === 'phone' ? 2 : 1,
   isMobile: args.viewport === 'phone',
   hasTouch: args.viewport === 'phone',
-});
+};
 
 async function shot(page, name) {
   if (!shots) return;
@@ -104,7 +89,7 @@ async function poolCheck(page, probeCredentials) {
   }, { cred: probeCredentials });
 }
 
-try {
+await runInChromium(out, launch, async (context) => {
   const page = await context.newPage();
   page.on('console', (msg) => { if (msg.type() === 'error') out.consoleErrors.push(msg.text()); });
   page.on('pageerror', (err) => out.consoleErrors.push(`pageerror: ${err.message}`));
@@ -160,10 +145,4 @@ try {
       };
     });
   }
-} catch (err) {
-  out.failure = String(err && err.stack || err);
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.stdout.write(`${JSON.stringify(out)}\n`);
+});

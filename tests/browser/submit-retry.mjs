@@ -8,28 +8,13 @@
 // lost: the first POST reaches the server (which stores it), then the
 //       browser is told the connection was reset: the answer is lost.
 // 503:  the first POST is answered 503 with Retry-After: 1 (not sent on).
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { parseArgs, runInChromium } from './chromium.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const args = parseArgs();
 const timeoutMs = Number(args.timeout || 120) * 1000;
-const depsDir = process.env.LQOS_BROWSER_DEPS || new URL('.', import.meta.url).pathname;
-const require = createRequire(join(depsDir, 'package.json'));
-const { chromium } = require('playwright-core');
-
-const profile = mkdtempSync(join(tmpdir(), 'lqos-chromium-'));
 const out = { fault: args.fault, posts: [], consoleErrors: [] };
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.LQOS_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
 
-try {
+await runInChromium(out, {}, async (context) => {
   const page = await context.newPage();
   page.on('pageerror', (err) => out.consoleErrors.push(`pageerror: ${err.message}`));
   await page.route('**/api/telemetry', async (route) => {
@@ -63,10 +48,4 @@ try {
     testIdShown: document.querySelector('#test-id')?.innerText ?? null,
   }));
   Object.assign(out, t);
-} catch (err) {
-  out.failure = String(err && err.stack || err);
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.stdout.write(`${JSON.stringify(out)}\n`);
+});

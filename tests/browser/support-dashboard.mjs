@@ -7,23 +7,17 @@
 //   node support-dashboard.mjs --url http://127.0.0.1:PORT --key KEY
 //        --expect FILE [--shots DIR] [--timeout SECONDS]
 //
-// playwright-core is resolved from $LQOS_BROWSER_DEPS/node_modules (the
-// build tree installs it there), else from beside this file.
-import { createRequire } from 'node:module';
+// Chromium and its flags: chromium.mjs.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromium, launchOptions, parseArgs } from './chromium.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const args = parseArgs();
 const base = args.url.replace(/\/$/, '');
 const key = args.key;
 const expect = JSON.parse(readFileSync(args.expect, 'utf8'));
 const shots = args.shots || null;
 const stepTimeout = 15000;
-
-const depsDir = process.env.LQOS_BROWSER_DEPS || new URL('.', import.meta.url).pathname;
-const require = createRequire(join(depsDir, 'package.json'));
-const { chromium } = require('playwright-core');
 
 const out = { checks: [], consoleErrors: [], screenshots: [], requests: [] };
 const check = (name, ok, detail) => out.checks.push({ name, ok: Boolean(ok), detail: ok ? undefined : detail });
@@ -310,12 +304,7 @@ async function phone(browser) {
 
 let browser;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.LQOS_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(launchOptions());
   for (const run of [desktop, phone]) {
     try {
       await run(browser);
