@@ -21,6 +21,7 @@ permissions, WAL, locks) call sqlite_only(name, reason) first: on
 PostgreSQL that prints "SKIP: name: SQLite only: reason".
 """
 import atexit
+import contextlib
 import hashlib
 import json
 import os
@@ -288,3 +289,22 @@ def drop(db_path):
             os.unlink(db_path + suffix)
         except FileNotFoundError:
             pass
+
+
+@contextlib.contextmanager
+def unavailable(db_path):
+    """The store cannot take a write for the duration of the block: the
+    SQLite file read-only (mode 0444; the web server's user is not root);
+    PostgreSQL stopped (fast shutdown by its pid), started again after."""
+    if IS_PG:
+        _server.stop_server()
+        try:
+            yield
+        finally:
+            _server.restart_server()
+        return
+    os.chmod(db_path, 0o444)
+    try:
+        yield
+    finally:
+        os.chmod(db_path, 0o644)
