@@ -87,11 +87,6 @@ def server():
     return _server
 
 
-def label(name):
-    """A check name with the back end in it, for output that mixes both."""
-    return "%s [%s]" % (name, NAME)
-
-
 def sqlite_only(name, reason):
     """True on SQLite. On PostgreSQL: prints "SKIP: name: SQLite only:
     reason" (one skipped check) and answers False."""
