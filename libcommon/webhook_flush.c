@@ -315,7 +315,7 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 		lock_fd = take_lock(cfg->database_path, opt->lock_wait_ms);
 	/* On PostgreSQL the row leases keep flushers apart (on this server
 	 * and on the others); the local lock only saves work, so a server
-	 * without a database_path directory runs without it. */
+	 * whose database_path folder cannot be made runs without it. */
 	if (lock_fd == -2 && cfg->database_url != NULL)
 		lock_fd = -3;
 	if (lock_fd < 0 && lock_fd != -3) {

@@ -35,6 +35,25 @@ int lqos_flush_lock_path(const char *db_path, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
+/* mkdir -p (mode 0755) for the folder of the file `path`. */
+static void make_parent_dirs(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return;
+		*p = '/';
+	}
+}
+
 int lqos_flush_lock_open(const char *db_path)
 {
 	char path[4096];
@@ -45,6 +64,13 @@ int lqos_flush_lock_open(const char *db_path)
 		return -1;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+	/* On PostgreSQL nothing else makes database_path's folder (SQLite
+	 * makes it for the database file): make it here, so runs on one
+	 * server never overlap and prompt delivery works on both back ends. */
+	if (fd < 0 && errno == ENOENT) {
+		make_parent_dirs(path);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+	}
 	/* Never one of the standard descriptors the child replaces. */
 	if (fd >= 0 && fd <= STDERR_FILENO) {
 		int high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);

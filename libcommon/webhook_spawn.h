@@ -12,8 +12,8 @@
  * -1 when the path does not fit. */
 int lqos_flush_lock_path(const char *db_path, char *out, size_t outlen);
 
-/* Open (creating it, mode 0660) the lock file; close-on-exec. Returns
- * the fd or -1 (errno set). */
+/* Open (creating it, mode 0660, and its folder when missing) the lock
+ * file; close-on-exec. Returns the fd or -1 (errno set). */
 int lqos_flush_lock_open(const char *db_path);
 
 /* Take the flusher's lock without waiting. When another flusher holds

@@ -32,6 +32,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import backend  # noqa: E402
 import lqostest as lq  # noqa: E402
 from lqostest import (BUILDDIR, SRCDIR, Response, check, free_port, is_json_error,  # noqa: E402
                       native_household, request)
@@ -96,6 +97,14 @@ F_RESULT = native_single(500, 600, 700)   # F, F, F -> F
 
 
 # ------------------------------------------------------------------ the server
+
+
+def shows_store(j, db_path):
+    """stats names where the store is: database_path on SQLite, the
+    database_url (without a password) on PostgreSQL."""
+    if backend.IS_PG:
+        return j.get("database") == "postgresql" and j.get("database_url") == backend.url_for(db_path)
+    return j.get("database") == "sqlite" and j.get("database_path") == db_path
 
 
 class Server(lq.PrivateApache):
@@ -351,11 +360,11 @@ def scenario_endpoints(s):
     j = r.json or {}
     check("stats 200", r.status == 200 and j.get("success") is True, repr(r))
     want = ["total_tests_stored", "unique_client_ips", "last_test_time", "max_stored_tests",
-            "webhook_enabled", "webhook_url", "database_path"]
+            "webhook_enabled", "webhook_url", "database", "database_url" if backend.IS_PG else "database_path"]
     check("stats fields", all(k in j for k in want), [k for k in want if k not in j])
     check("stats values", j.get("total_tests_stored") == 6 and j.get("unique_client_ips") == 3
           and j.get("max_stored_tests") == 1000 and j.get("webhook_enabled") is False
-          and j.get("webhook_url") is None and j.get("database_path") == s.db("endpoints"), j)
+          and j.get("webhook_url") is None and shows_store(j, s.db("endpoints")), j)
     check("stats last_test_time format", TIMESTAMP_RE.match(str(j.get("last_test_time"))), j)
 
     # Sponsor with keys set (UTF-8 included).
@@ -618,16 +627,26 @@ def scenario_unavailable(s):
     s.write_conf(good_conf)
     check("broken config stored nothing", s.total() == 1)
 
-    # An unwritable database location.
+    # An unwritable database location (SQLite); a database that cannot be
+    # reached (PostgreSQL).
     ro = os.path.join(s.rundir, "readonly")
     os.makedirs(ro, exist_ok=True)
     os.chmod(ro, 0o555)
-    for dbpath, what in ((os.path.join(ro, "sub", "t.db"), "directory cannot be created"),
-                         (os.path.join(ro, "t.db"), "file cannot be created")):
-        s.write_conf(f'database_path="{dbpath}"\nmax_tests_per_ip_per_hour="0"\n')
+    cases = [(f'database_path="{path}"\n', what, ro)
+             for path, what in ((os.path.join(ro, "sub", "t.db"), "directory cannot be created"),
+                                (os.path.join(ro, "t.db"), "file cannot be created"))]
+    if backend.IS_PG:
+        backend.sqlite_only("unwritable db: database_path's directory or file cannot be created",
+                            "PostgreSQL keeps no database file")
+        db = s.db("unavail")
+        missing = backend.url_for(db).replace(backend.db_name(db), "lqos_no_such_db")
+        cases = [(f'database_path="{db}"\ndatabase_url="{missing}"\n', "database does not exist",
+                  "lqos_no_such_db")]
+    for where, what, named in cases:
+        s.write_conf(where + 'max_tests_per_ip_per_hour="0"\n')
         r = s.submit(GOOD)
         if check_error(f"unwritable db ({what}): submit 503", r, 503):
-            check(f"unwritable db ({what}): message names the path", ro in r.json["error"], r.json["error"])
+            check(f"unwritable db ({what}): message names the path", named in r.json["error"], r.json["error"])
         check(f"unwritable db ({what}): Retry-After", (r.header("Retry-After") or "").isdigit(), r.headers)
         check(f"unwritable db ({what}): grades returned", r.json and r.json.get("grades", {}).get("overall") == "A",
               repr(r))
@@ -731,7 +750,7 @@ def scenario_guide_examples(s):
         j = None
     check("guide troubleshooting stats", p.returncode == 0 and j and j.get("success") is True
           and j.get("total_tests_stored") == 7 and j.get("unique_client_ips") == 2
-          and j.get("database_path") == s.db("guide"), p.stdout[:500] + p.stderr[-300:])
+          and shows_store(j, s.db("guide")), p.stdout[:500] + p.stderr[-300:])
     # And with a wrong key the same command says why.
     p = run_shell(f'curl -s -w "\\n%{{http_code}}" -H "Authorization: Bearer nope" '
                   f'http://localhost:{s.port}/api/telemetry/stats')
@@ -932,8 +951,8 @@ class SharedHost:
         with open(os.path.join(www, ".htaccess"), "w") as f:
             f.write(ht)
         with open(self.conf, "w") as f:
-            f.write(f'database_path="{self.root}/state/{db}.db"\n'
-                    'telemetry_api_key="shared-key"\nmax_tests_per_ip_per_hour="0"\n')
+            f.write(backend.conf_text(f'database_path="{self.root}/state/{db}.db"\n'
+                                      'telemetry_api_key="shared-key"\nmax_tests_per_ip_per_hour="0"\n'))
         user = ""
         if os.geteuid() == 0:
             user = "User www-data\nGroup www-data"
@@ -1028,7 +1047,8 @@ def scenario_shared_hosting(base):
                                 headers={"Authorization": "Bearer shared-key"}), 400)
             r = request(p, "GET", "/api/telemetry/stats", headers={"Authorization": "Bearer shared-key"})
             check(f"{label}: stats", r.status == 200 and r.json and r.json.get("total_tests_stored") == 1
-                  and r.json.get("database_path", "").startswith(host.root), repr(r))
+                  and (r.json.get("database_url") if backend.IS_PG else r.json.get("database_path", "")
+                       .startswith(host.root)), repr(r))
             check_error(f"{label}: 404 route", request(p, "GET", "/api/nope"), 404)
             check_error(f"{label}: 404 route under telemetry", request(p, "GET", "/api/telemetry/nope"), 404)
             r = request(p, "GET", "/api/telemetry")
@@ -1064,6 +1084,9 @@ def main():
         print("RESULT: 0 passed, 1 failed")
         return 1
 
+    why = backend.start()
+    if why:
+        return lq.skip(f"{backend.NAME} back end: {why}")
     t_start = time.monotonic()
     base = tempfile.mkdtemp(prefix="lqos-apache-it-", dir="/tmp")
     server = Server(base)

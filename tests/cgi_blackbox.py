@@ -18,12 +18,12 @@ the programs have not been built.
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import backend  # noqa: E402
 import lqostest as lq  # noqa: E402
 from lqostest import BUILDDIR, SRCDIR, check  # noqa: E402
 CGI_DIR = os.path.join(BUILDDIR, "cgi-bin")
@@ -92,13 +92,10 @@ class Site:
         self.write()
 
     def write(self, raw=None):
+        if raw is None:
+            raw = "# written by cgi_blackbox.py\n" + "".join(f'{k}="{v}"\n' for k, v in self.keys.items())
         with open(self.conf, "w") as f:
-            if raw is not None:
-                f.write(raw)
-                return
-            f.write("# written by cgi_blackbox.py\n")
-            for k, v in self.keys.items():
-                f.write(f'{k}="{v}"\n')
+            f.write(backend.conf_text(raw))   # + database_url on PostgreSQL
 
     def set(self, **keys):
         self.keys.update(keys)
@@ -152,16 +149,10 @@ class Site:
         kw.setdefault("content_type", "application/json")
         return self.run("submit", method="POST", body=payload, remote_addr=remote_addr, **kw)
 
-    def rows(self, where="1", args=()):
-        if not os.path.exists(self.db):
+    def rows(self, where="1 = 1", args=()):
+        if not backend.exists(self.db):
             return []
-        con = sqlite3.connect(self.db)
-        try:
-            con.row_factory = sqlite3.Row
-            return [dict(r) for r in con.execute(
-                f"SELECT * FROM test_results WHERE {where} ORDER BY id", args)]
-        finally:
-            con.close()
+        return backend.dict_rows(self.db, f"SELECT * FROM test_results WHERE {where} ORDER BY id", args)
 
     def count(self):
         return len(self.rows())
@@ -191,7 +182,7 @@ def t_notfound(root):
         check_error(f"notfound {method}", r, 404, "/api/telemetry/recent")
         check("notfound: reason phrase", r.reason == "Not Found", r.reason)
         check("notfound: no-store", r.headers.get("cache-control") == "no-store", r.headers)
-    check("notfound: nothing stored", not os.path.exists(s.db))
+    check("notfound: nothing stored", not backend.exists(s.db))
 
 
 def t_sponsor(root):
@@ -382,13 +373,26 @@ def t_broken_config(root):
     check("broken config: submit 503", r.status == 503 and r.get("success") is False, repr(r))
     check("broken config: submit still grades", (r.get("grades") or {}).get("overall") == "C", repr(r))
     check("broken config: submit Retry-After", r.headers.get("retry-after", "").isdigit(), r.headers)
-    check("broken config: nothing stored", not os.path.exists(s.db) or s.count() == 0)
+    check("broken config: nothing stored", not backend.exists(s.db) or s.count() == 0)
     r = s.run("sponsor")
     check("broken config: public sponsor endpoint still answers", r.status == 200, repr(r))
 
 
 def t_unwritable_database(root):
     s = Site(root, "unwritable")
+    if backend.IS_PG:
+        # PostgreSQL's equivalent: a database that cannot be reached.
+        s.set(database_url=backend.url_for(s.db).replace(backend.db_name(s.db), "lqos_no_such_database"))
+        r = s.submit(fixture("native_single.json"))
+        check("unreachable db: submit 503", r.status == 503 and r.get("success") is False, repr(r))
+        check("unreachable db: grades still returned", (r.get("grades") or {}).get("overall") == "C", repr(r))
+        check("unreachable db: Retry-After", r.headers.get("retry-after", "").isdigit(), r.headers)
+        check("unreachable db: logged with the reason", "lqos_no_such_database" in r.stderr, r.stderr)
+        r = s.run("stats", remote_addr="127.0.0.1")
+        check_error("unreachable db: stats", r, 503, "lqos_no_such_database")
+        backend.sqlite_only("unwritable db: a file or directory in the way of database_path",
+                            "PostgreSQL keeps no database file")
+        return
     with open(os.path.join(s.dir, "afile"), "w") as f:
         f.write("a file where a directory should be\n")
     s.set(database_path=os.path.join(s.dir, "afile", "isp_telemetry.db"))
@@ -616,7 +620,13 @@ def t_queries(root):
     r = s.run("stats", **local)
     check("stats: 200", r.status == 200 and r.get("success") is True, repr(r))
     expect = {"total_tests_stored": 6, "unique_client_ips": 4, "max_stored_tests": 100,
-              "webhook_enabled": False, "webhook_url": None, "database_path": s.db}
+              "webhook_enabled": False, "webhook_url": None}
+    # Where the store is: its file on SQLite, its URL (no password in it
+    # here) on PostgreSQL.
+    if backend.IS_PG:
+        expect.update({"database": "postgresql", "database_url": backend.url_for(s.db)})
+    else:
+        expect.update({"database": "sqlite", "database_path": s.db})
     for k, v in expect.items():
         check(f"stats: {k}", r.get(k, "absent") == v, f"{r.get(k, 'absent')!r} != {v!r}")
     check("stats: last_test_time", r.get("last_test_time") == (s.rows()[-1]["timestamp"]), repr(r))
@@ -682,7 +692,7 @@ def t_upload_sink(root):
     # networkQuality clients may upload with PUT, of any size.
     r = s.run("upload", method="PUT", body=payload, content_type="application/octet-stream")
     check("upload: PUT 200 with byte count", r.status == 200 and r.get("bytes") == len(payload), repr(r))
-    check("upload: stores nothing", not os.path.exists(s.db))
+    check("upload: stores nothing", not backend.exists(s.db))
 
 
 def t_download_and_nq(root):
@@ -714,7 +724,7 @@ def t_download_and_nq(root):
     check_error("nq: unusable Host", r, 400, "public_url")
     r = s.run("nq", method="POST", body="x", headers={"Host": "a"})
     check_error("nq: POST", r, 405)
-    check("download/nq: store nothing", not os.path.exists(s.db))
+    check("download/nq: store nothing", not backend.exists(s.db))
 
 
 def t_test_and_metrics(root):
@@ -756,6 +766,9 @@ def main():
         print(f"SKIP: programs not built in {CGI_DIR}: {missing}")
         print("RESULT: 0 passed, 0 failed")
         return 77
+    why = backend.start()
+    if why:
+        return lq.skip(f"{backend.NAME} back end: {why}")
     only = sys.argv[1:]
     start = time.monotonic()
     with lq.scratch_dir("lqos-blackbox-") as root:
@@ -769,6 +782,7 @@ def main():
                 print(f"# {t.__name__}: skipped, program not built")
                 continue
             lq.run_timed(t, root)
+    backend.stop()
     return lq.finish(start)
 
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "libcommon/sha256.h"
 #include "libcommon/store.h"
 #include "libcommon/webhook.h"
+#include "libcommon/webhook_spawn.h"
 #include "testutil.h"
 
 #define FIXTURE(name) LQOS_SRCDIR "/tests/fixtures/" name
@@ -827,6 +830,32 @@ START_TEST(outbox_bound_fails_oldest_never_deletes_pending)
 }
 END_TEST
 
+/* On PostgreSQL nothing makes database_path's folder: the flusher's lock
+ * file makes it, so two runs on one server still exclude each other. */
+START_TEST(flush_lock_makes_its_folder)
+{
+	char path[300];
+	char lock[320];
+	struct stat st;
+	int a;
+	int b;
+
+	snprintf(path, sizeof(path), "%s/pg/state/isp_telemetry.db", tmpdir);
+	a = lqos_flush_lock_open(path);
+	ck_assert_int_ge(a, 0);
+	snprintf(lock, sizeof(lock), "%s.flush.lock", path);
+	ck_assert_int_eq(stat(lock, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(flock(a, LOCK_EX | LOCK_NB), 0);
+	b = lqos_flush_lock_open(path);
+	ck_assert_int_ge(b, 0);
+	ck_assert_int_ne(flock(b, LOCK_EX | LOCK_NB), 0);
+	close(a);
+	ck_assert_int_eq(flock(b, LOCK_EX | LOCK_NB), 0);
+	close(b);
+}
+END_TEST
+
 static Suite *webhook_suite(void)
 {
 	Suite *s = suite_create("webhook");
@@ -862,6 +891,7 @@ static Suite *webhook_suite(void)
 	tcase_add_test(ob, outbox_claim_batches_oldest_due_first);
 	tcase_add_test(ob, outbox_survives_result_pruning);
 	tcase_add_test(ob, outbox_bound_fails_oldest_never_deletes_pending);
+	tcase_add_test(ob, flush_lock_makes_its_folder);
 	suite_add_tcase(s, ob);
 	return s;
 }

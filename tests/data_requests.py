@@ -16,7 +16,7 @@ import csv
 import io
 import ipaddress
 import os
-import sqlite3
+import json
 import subprocess
 import sys
 import tempfile
@@ -24,6 +24,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lqostest as lq  # noqa: E402
+import backend  # noqa: E402
 from lqostest import check  # noqa: E402
 
 API_KEY = "erase-test-key-0123456789"
@@ -36,16 +37,13 @@ ADDRESSES = ["203.0.113.7", "203.0.113.8", "203.0.113.200", "203.0.114.7", "198.
 
 
 def db_rows(db):
-    con = sqlite3.connect(db, timeout=30)
-    try:
-        tests = [r[0] for r in con.execute("SELECT client_ip FROM test_results")]
-        outbox = [(r[0], r[1]) for r in con.execute(
-            "SELECT json_extract(payload, '$.client_ip'), state FROM webhook_outbox")]
-        keys = [r[0] for r in con.execute("SELECT client_ip FROM submission_keys")]
-        counter = con.execute("SELECT n FROM test_results_count").fetchone()[0]
-        return tests, outbox, keys, counter
-    finally:
-        con.close()
+    """The store's addresses (SQLite or PostgreSQL, tests/backend.py)."""
+    tests = [r[0] for r in backend.rows(db, "SELECT client_ip FROM test_results")]
+    outbox = [(json.loads(r[0]).get("client_ip"), r[1])
+              for r in backend.rows(db, "SELECT payload, state FROM webhook_outbox")]
+    keys = [r[0] for r in backend.rows(db, "SELECT client_ip FROM submission_keys")]
+    counter = backend.one(db, "SELECT n FROM test_results_count")
+    return tests, outbox, keys, counter
 
 
 def run_erase(conf, *args):
@@ -99,11 +97,8 @@ def scenario(base):
                     "X-Forwarded-For": ip, "User-Agent": AGENT,
                     "Idempotency-Key": uuid.uuid4().hex})
                 check(f"submit from {ip} #{n + 1}", r.status == 200 and r.json["client_ip"] == ip, r)
-        con = sqlite3.connect(db, timeout=30)
-        with con:
-            # Some events were delivered: their payloads still hold the address.
-            con.execute("UPDATE webhook_outbox SET state = 'delivered' WHERE id % 2 = 0")
-        con.close()
+        # Some events were delivered: their payloads still hold the address.
+        backend.execute(db, "UPDATE webhook_outbox SET state = 'delivered' WHERE id % 2 = 0")
         conf = s.conf
         before = db_rows(db)
         check("seeded: two rows and two webhook events per address",
@@ -164,16 +159,19 @@ def scenario(base):
         tests, _, _, counter = db_rows(db)
         check("a new submission after erasure is stored; counter exact",
               r.status == 200 and counter == len(tests), f"{r} {counter} {len(tests)}")
-        check("integrity", lq.sqlite_integrity(db) == "ok")
+        check("integrity", backend.integrity(db) == "ok")
 
         # A database that cannot be opened: exit 1, nothing printed as done.
         missing = os.path.join(base, "missing.conf")
         with open(missing, "w") as f:
             f.write(f'database_path="{base}/nowhere/x.db"\n')
+            if backend.IS_PG:   # a database that does not exist on the server
+                f.write('database_url="%s"\n' % backend.url_for(db).replace(
+                    backend.db_name(db), "lqos_no_such_database"))
         rc, out, err = run_erase(missing, "203.0.114.7")
         check("missing database: exit 1 and says so, creates nothing",
-              rc == 1 and "no telemetry database" in err and not os.path.exists(f"{base}/nowhere"),
-              f"{rc} {out} {err}")
+              rc == 1 and ("no telemetry database" in err or backend.IS_PG and "lqos_no_such_database" in err)
+              and not os.path.exists(f"{base}/nowhere"), f"{rc} {out} {err}")
         check("no crash in the Apache log", s.crashes() == [], s.crashes())
     finally:
         s.stop()
@@ -185,11 +183,15 @@ def main():
         return lq.skip(f"{missing} not available")
     if not os.access(ERASE, os.X_OK):
         return lq.skip(f"{ERASE} not built")
+    why = backend.start()
+    if why:
+        return lq.skip(f"{backend.NAME} back end: {why}")
     base = tempfile.mkdtemp(prefix="lqos-erase-")
     os.chmod(base, 0o755)
     try:
         lq.run_timed(scenario, base)
     finally:
+        backend.stop()
         lq.remove_unless_failed(base)
     return 0
 

@@ -43,6 +43,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import backend  # noqa: E402
 import lqostest as hc  # noqa: E402
 from lqostest import check, is_json_error, metric  # noqa: E402
 
@@ -78,11 +79,15 @@ def sqlite_cli(db, sql, timeout=60):
 
 
 def integrity(db):
+    if backend.IS_PG:
+        return backend.integrity(db)
     rc, out, err = sqlite_cli(db, "PRAGMA integrity_check;")
     return out if rc == 0 else f"rc {rc}: {err}"
 
 
 def stored_ids(db):
+    if backend.IS_PG:
+        return {r[0] for r in backend.rows(db, "SELECT test_id FROM test_results")}
     rc, out, err = sqlite_cli(db, "SELECT test_id FROM test_results;")
     if rc != 0:
         raise RuntimeError(f"reading {db}: {err}")
@@ -338,6 +343,58 @@ def scenario_deleted_while_serving(s, base):
           f"{len(five)} answered 503 during a deletion", flush=True)
 
 
+def scenario_pg_stopped_while_serving(s, base):
+    """PostgreSQL's equivalent of the deleted database: the server stopped
+    (fast shutdown) and started again while 4 clients submit."""
+    st = Store(s, os.path.join(s.state, "pgstop", "pgstop.db"))
+    check("stopped: first submission", st.submit("stop-0").status == 200)
+    stop = threading.Event()
+    log = []   # (start time, Response or exception)
+    lock = threading.Lock()
+
+    def worker(w):
+        i = 0
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                r = s.request("POST", "/api/telemetry", body=unique_body(f"stop-{w}-{i}"),
+                              headers={"Content-Type": "application/json"})
+            except Exception as e:  # recorded and judged below
+                r = e
+            with lock:
+                log.append((t0, r))
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.0)
+        fault("PostgreSQL stopped for 1.5 s while 4 clients submit")
+        with backend.unavailable(st.db):
+            time.sleep(1.5)
+        back_at = time.monotonic()
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    errors = [r for _, r in log if not isinstance(r, hc.Response)]
+    check("stopped: no connection errors", not errors, errors[:3])
+    bad = [r for _, r in log if isinstance(r, hc.Response) and r.status not in (200, 503)]
+    check("stopped: every answer 200 or 503", not bad, bad[:3])
+    five = [r for _, r in log if isinstance(r, hc.Response) and r.status == 503]
+    check("stopped: submissions while the server was down answered 503", len(five) > 0, len(log))
+    check("stopped: every 503 is the JSON error with grades and Retry-After",
+          all(is_503_graded(r, ("",))[0] for r in five), five[:3])
+    late = [r for t0, r in log if isinstance(r, hc.Response) and t0 > back_at and r.status != 200]
+    check("stopped: every submission after the restart answered 200 (service resumes by itself)",
+          not late, late[:3])
+    acked = [r.json["test_id"] for _, r in log if isinstance(r, hc.Response) and r.status == 200]
+    check_nothing_lost("stopped (every result answered 200)", st.db, acked + st.acked)
+    print(f"# stopped while serving: {len(log)} submissions, {len(five)} answered 503", flush=True)
+
+
 def overwrite(path, data):
     """Replace the contents in place (keeps the owner, as an operator's
     mistake or a bad restore would)."""
@@ -548,7 +605,8 @@ def scenario_sigkill(base):
     conf = os.path.join(d, "lqos_test.conf")
     db = os.path.join(d, "state", "kill.db")
     with open(conf, "w") as f:
-        f.write(f'database_path="{db}"\nmax_tests_per_ip_per_hour="0"\nmax_stored_tests="1000000"\n')
+        f.write(backend.conf_text(f'database_path="{db}"\nmax_tests_per_ip_per_hour="0"\n'
+                                  'max_stored_tests="1000000"\n'))
     rounds = 20 if hc.QUICK else 200
     writers, readers = 6, 1
     rnd = random.Random(int(os.environ.get("LQOS_FAULT_SEED", "6")))
@@ -667,8 +725,11 @@ def main():
     missing = hc.apache_missing()
     if missing:
         return hc.skip(f"missing {missing}")
-    if not SQLITE3:
+    if not SQLITE3 and not backend.IS_PG:
         return hc.skip("missing the sqlite3 shell")
+    why = backend.start()
+    if why:
+        return hc.skip(f"{backend.NAME} back end: {why}")
     if not os.path.isfile(SUBMIT):
         check(f"{SUBMIT} built", False)
         return 1
@@ -680,8 +741,17 @@ def main():
     server = hc.PrivateApache(base)
     try:
         server.start()
-        for sc in (scenario_read_only, scenario_disk_full, scenario_deleted_while_serving, scenario_garbage,
-                   scenario_lock_held, scenario_config):
+        scenarios = [scenario_read_only, scenario_disk_full, scenario_deleted_while_serving, scenario_garbage,
+                     scenario_lock_held, scenario_config]
+        if backend.IS_PG:
+            # Faults of the SQLite file itself; PostgreSQL's own (stopped,
+            # restarted, unreachable, wrong password) are the scenario
+            # below and tests/pg_integration.py's.
+            for sc in scenarios[:5]:
+                backend.sqlite_only(sc.__name__, "a fault of the SQLite file (permissions, space, "
+                                    "deletion, corruption, its write lock)")
+            scenarios = [scenario_pg_stopped_while_serving, scenario_config]
+        for sc in scenarios:
             t0 = time.monotonic()
             off = server.log_size()
             try:
@@ -703,6 +773,7 @@ def main():
     metric("requests_served", server.served)
     metric("crashes", len(crashes))
     print(f"# total {time.monotonic() - t_start:.1f} s", flush=True)
+    backend.stop()
     hc.remove_unless_failed(base)
     return 0
 

@@ -36,6 +36,7 @@ import http.server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lqostest as hc  # noqa: E402
+import backend  # noqa: E402
 from lqostest import check, is_json_error, metric  # noqa: E402
 
 KEY = "hostile-test-key-" + "k" * 24 + "Q"   # last byte matters below
@@ -675,6 +676,9 @@ def main():
     if not os.path.isfile(os.path.join(hc.BUILDDIR, "cgi-bin", "lqos-submit")):
         check(f"{hc.BUILDDIR}/cgi-bin/lqos-submit built", False)
         return 1
+    why = backend.start()
+    if why:
+        return hc.skip(f"{backend.NAME} back end: {why}")
     t_start = time.monotonic()
     base = tempfile.mkdtemp(prefix="lqos-hostile-", dir="/tmp")
     os.chmod(base, 0o755)
@@ -710,10 +714,11 @@ def main():
         metric("inputs_tried", inputs_tried)
         metric("requests_served", server.served)
         metric("crashes", len(crashes))
-        print(f"# {inputs_tried} hostile inputs, {server.served} requests, "
+        print(f"# {inputs_tried} hostile inputs, {server.served} requests on {backend.NAME}, "
               f"{time.monotonic() - t_start:.1f} s", flush=True)
     finally:
         server.stop()
+        backend.stop()
     hc.remove_unless_failed(base)
     return 0
 

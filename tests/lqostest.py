@@ -348,40 +348,15 @@ def stop_private_apache(rundir, check=False, quiet=False, timeout=60):
                           capture_output=quiet, timeout=timeout)
 
 
-# ------------------------------------------------------------------ PostgreSQL
-
-# Set by tests/pg_integration.py to run a suite against PostgreSQL: the
-# lqos role's connection string, and the superuser's (to create a fresh
-# database for every database_path a suite writes).
-TEST_DATABASE_URL = os.environ.get("LQOS_TEST_DATABASE_URL", "")
-TEST_PG_ADMIN = os.environ.get("LQOS_TEST_PG_ADMIN", "")
-
-
-def pg_database_for(db_path):
-    """The PostgreSQL twin of an SQLite file: one fresh database per path."""
-    import hashlib
-    name = "lqos_" + hashlib.sha1(db_path.encode()).hexdigest()[:16]
-    if TEST_PG_ADMIN:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        exists = subprocess.run(["psql", "-X", "-A", "-t", "-d", TEST_PG_ADMIN, "-c",
-                                 "SELECT 1 FROM pg_database WHERE datname = '%s'" % name],
-                                capture_output=True, text=True, env=env, timeout=60).stdout.strip()
-        if exists != "1":
-            subprocess.run(["psql", "-X", "-q", "-d", TEST_PG_ADMIN, "-c",
-                            'CREATE DATABASE "%s" OWNER lqos' % name],
-                           capture_output=True, text=True, env=env, timeout=60, check=True)
-    return re.sub(r"dbname=\S+", "dbname=" + name, TEST_DATABASE_URL)
+# ------------------------------------------------------------------ the store
 
 
 def with_test_database(text):
     """`text` (a config) plus database_url when the suite runs against
-    PostgreSQL: a database of its own for its database_path."""
-    if not TEST_DATABASE_URL or "database_url=" in text:
-        return text
-    m = re.search(r'^database_path="([^"]*)"', text, re.M)
-    if m is None:
-        return text
-    return text.rstrip("\n") + '\ndatabase_url="%s"\n' % pg_database_for(m.group(1))
+    PostgreSQL (tests/backend.py: LQOS_TEST_BACKEND=pg): a database of its
+    own for its database_path."""
+    import backend
+    return backend.conf_text(text)
 
 
 class PrivateApache:

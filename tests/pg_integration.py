@@ -15,9 +15,10 @@ pooling mode the same way, and private Apaches with mod_cgid.
   - wrong password / password in database_url: clear messages in the
     error log, stats and lqos-telemetry-check; never the password
   - through PgBouncer (transaction pooling): submissions, queries, flusher
-  - the support-API, hostile-input and support-dashboard suites
-    (tests/support_api.py, hostile_input.py, support_dashboard.py) again
-    against PostgreSQL
+
+The suites that run on both back ends (support API, webhooks, hostile
+input, ...) have PostgreSQL runs of their own: tests/pg/*.sh
+(LQOS_TEST_BACKEND=pg, tests/backend.py).
 
 Skips (SKIP: reason) when PostgreSQL or Apache is not installed.
 Environment: LQOS_SRCDIR, LQOS_BUILDDIR (set by make check).
@@ -509,51 +510,6 @@ def t_migrate_command(pg, base):
         recv.close()
 
 
-def t_support_suite(pg):
-    url = pg.new_database("support_suite")
-    env = dict(os.environ, LQOS_TEST_DATABASE_URL=url)
-    p = subprocess.run([sys.executable, os.path.join(SRCDIR, "tests", "support_api.py")], env=env,
-                       capture_output=True, text=True, timeout=1200)
-    m = re.search(r"RESULT: (\d+) passed, (\d+) failed", p.stdout)
-    check("support API suite against PostgreSQL passes",
-          p.returncode == 0 and m is not None and m.group(2) == "0",
-          (p.stdout[-1500:], p.stderr[-800:]))
-    if m:
-        print("# support_api.py on PostgreSQL: %s passed, %s failed" % (m.group(1), m.group(2)))
-
-
-def t_dashboard_suite(pg):
-    """The support dashboard in headless Chromium, reading PostgreSQL."""
-    url = pg.new_database("dashboard_suite")
-    env = dict(os.environ, LQOS_TEST_DATABASE_URL=url)
-    p = subprocess.run([sys.executable, os.path.join(SRCDIR, "tests", "support_dashboard.py")], env=env,
-                       capture_output=True, text=True, timeout=1800)
-    m = re.search(r"RESULT: (\d+) passed, (\d+) failed", p.stdout)
-    if p.returncode == 77 or (m and m.group(1) == "0" and m.group(2) == "0"):
-        lq.skip_check("support dashboard against PostgreSQL",
-                      "tests/support_dashboard.py skipped: " + " ".join(
-                          ln for ln in p.stdout.splitlines() if ln.startswith("SKIP"))[:300])
-        return
-    check("support dashboard suite (headless Chromium) against PostgreSQL passes",
-          p.returncode == 0 and m is not None and m.group(2) == "0",
-          ("\n".join(ln for ln in p.stdout.splitlines() if ln.startswith("FAIL"))[-3000:], p.stderr[-800:]))
-    if m:
-        print("# support_dashboard.py on PostgreSQL: %s passed, %s failed" % (m.group(1), m.group(2)))
-
-
-def t_hostile_suite(pg):
-    url = pg.url("postgres")
-    env = dict(os.environ, LQOS_TEST_DATABASE_URL=url, LQOS_TEST_PG_ADMIN=pg.super_conninfo())
-    p = subprocess.run([sys.executable, os.path.join(SRCDIR, "tests", "hostile_input.py")], env=env,
-                       capture_output=True, text=True, timeout=1800)
-    m = re.search(r"RESULT: (\d+) passed, (\d+) failed", p.stdout)
-    check("hostile-input suite against PostgreSQL passes",
-          p.returncode == 0 and m is not None and m.group(2) == "0",
-          ("\n".join(ln for ln in p.stdout.splitlines() if ln.startswith("FAIL"))[-3000:], p.stderr[-800:]))
-    if m:
-        print("# hostile_input.py on PostgreSQL: %s passed, %s failed" % (m.group(1), m.group(2)))
-
-
 def main():
     why = pgserver.missing() or lq.apache_missing()
     if why:
@@ -574,10 +530,7 @@ def main():
                          ("creds", lambda: t_wrong_credentials(pg, base)),
                          ("bouncer", lambda: t_pgbouncer(pg, base)),
                          ("restart", lambda: t_restart_under_load(pg, base)),
-                         ("move", lambda: t_migrate_command(pg, base)),
-                         ("support", lambda: t_support_suite(pg)),
-                         ("hostile", lambda: t_hostile_suite(pg)),
-                         ("dashboard", lambda: t_dashboard_suite(pg))):
+                         ("move", lambda: t_migrate_command(pg, base))):
             if only and name not in only.split(","):
                 continue
             t0 = time.monotonic()

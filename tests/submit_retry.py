@@ -6,7 +6,7 @@ test_id, timestamp and grades, Idempotent-Replayed) without a second row
 or webhook event and without counting against the per-address limit; a
 submission whose answer was lost (the client sent it on a raw socket and
 closed before reading) then retried ends with one row and the stored
-test_id; a 503 (database made read-only) then success ends with one row;
+test_id; a 503 (the SQLite file read-only, or PostgreSQL stopped) then success ends with one row;
 a key reused for another body is refused (422); one client's key never
 reads another client's answer; malformed keys are 400 and store nothing;
 submissions without a key behave as before.
@@ -16,7 +16,6 @@ Environment: LQOS_SRCDIR, LQOS_BUILDDIR (set by make check). Prints
 """
 import json
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -24,15 +23,13 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lqostest as lq  # noqa: E402
+import backend  # noqa: E402
 from lqostest import check  # noqa: E402
 
 
 def count(db, sql, *args):
-    con = sqlite3.connect(db, timeout=30)
-    try:
-        return con.execute(sql, args).fetchone()[0]
-    finally:
-        con.close()
+    """One value from the store (SQLite or PostgreSQL, tests/backend.py)."""
+    return backend.one(db, sql, args)
 
 
 def rows(db):
@@ -140,12 +137,10 @@ def lost_answer(s, db):
 def unavailable_then_ok(s, db):
     key = uuid.uuid4().hex
     n, e = rows(db), events(db)
-    os.chmod(db, 0o444)
-    try:
+    # SQLite: the file read-only; PostgreSQL: the server stopped.
+    with backend.unavailable(db):
         r = submit(s, key, ip="203.0.113.40")
-    finally:
-        os.chmod(db, 0o644)
-    check("database read-only: 503 with Retry-After and the grades",
+    check("database unavailable: 503 with Retry-After and the grades",
           r.status == 503 and r.header("Retry-After") and r.json.get("grades"), r)
     check("503: nothing stored", rows(db) == n and events(db) == e)
     ok = submit(s, key, ip="203.0.113.40")
@@ -160,6 +155,9 @@ def main():
     missing = lq.apache_missing()
     if missing:
         return lq.skip(f"{missing} not available")
+    why = backend.start()
+    if why:
+        return lq.skip(f"{backend.NAME} back end: {why}")
     base = tempfile.mkdtemp(prefix="lqos-retry-")
     os.chmod(base, 0o755)
     s = lq.PrivateApache(base)
@@ -173,9 +171,10 @@ def main():
             lq.run_timed(fn, s, db)
         lq.run_timed(rate_limit, s, db, conf_base)
         check("no crash in the Apache log", s.crashes() == [], s.crashes())
-        check("integrity", lq.sqlite_integrity(db) == "ok")
+        check("integrity", backend.integrity(db) == "ok")
     finally:
         s.stop()
+        backend.stop()
         lq.remove_unless_failed(base)
     return 0
 

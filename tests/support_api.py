@@ -34,6 +34,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lqostest as lq  # noqa: E402
 from lqostest import check  # noqa: E402
+import backend  # noqa: E402
 import support_seed as seedmod  # noqa: E402
 from support_seed import API_KEY  # noqa: E402
 
@@ -557,7 +558,7 @@ def test_metrics(c, sd):
     try:
         conf = os.path.join(tmp, "conf")
         with open(conf, "w") as f:
-            f.write('database_path="%s/db.sqlite"\n' % tmp)
+            f.write("\n".join(backend.conf_lines("%s/db.sqlite" % tmp)) + "\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LIBREQOS_", "HTTP_", "REMOTE_"))}
         env.update({"LQOS_TEST_CONF": conf, "REQUEST_METHOD": "GET", "QUERY_STRING": "",
                     "REMOTE_ADDR": "127.0.0.1", "GATEWAY_INTERFACE": "CGI/1.1"})
@@ -622,6 +623,9 @@ def main():
             return lq.skip(f"{prog} not built")
     if not (shutil.which("apache2") or os.path.exists("/usr/sbin/apache2")):
         return lq.skip("apache2 not installed")
+    why = backend.start()
+    if why:
+        return lq.skip(f"{backend.NAME} back end: {why}")
     started = time.monotonic()
     with seedmod.Seeded(BASE) as sd:
         sd.seed()
@@ -641,7 +645,8 @@ def main():
         except OSError:
             pass
         check("no crash in Apache's error log", not errors, errors)
-    print(f"support API checks took {time.monotonic() - started:.1f} s")
+    print(f"support API checks on {backend.NAME} took {time.monotonic() - started:.1f} s")
+    backend.stop()
     return lq.finish()
 
 

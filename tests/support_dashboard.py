@@ -27,6 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "browser"))
+import backend  # noqa: E402
 import support_seed as seedmod  # noqa: E402
 
 RUNNER = os.path.join(HERE, "browser", "support-dashboard.mjs")
@@ -106,6 +107,9 @@ def main():
     except OSError:
         shots = os.path.join(seedmod.BUILDDIR, "tests", "artifacts")
         os.makedirs(shots, exist_ok=True)
+    why = backend.start()
+    if why:
+        return skip(f"{backend.NAME} back end: {why}")
     started = time.monotonic()
     # Times within the last three days, on whole minutes (the form's
     # datetime-local inputs have minutes).
@@ -138,7 +142,8 @@ def main():
                     print(f"FAIL: {c['name']}: {json.dumps(c.get('detail'))[:1500]}")
             print("screenshots: " + " ".join(os.path.basename(s) for s in result.get("screenshots", [])))
             print(f"in {shots}")
-    print(f"dashboard browser checks took {time.monotonic() - started:.1f} s")
+    backend.stop()
+    print(f"dashboard browser checks on {backend.NAME} took {time.monotonic() - started:.1f} s")
     print(f"RESULT: {passed} passed, {failed} failed")
     return 1 if failed or passed == 0 else 0
 

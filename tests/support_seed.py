@@ -19,20 +19,17 @@ import os
 import pwd
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lqostest import BUILDDIR, SRCDIR, free_port, start_private_apache, stop_private_apache  # noqa: E402,F401
+import backend  # noqa: E402
 
 SUBMIT = os.path.join(BUILDDIR, "cgi-bin", "lqos-submit")
 FLUSH = os.path.join(BUILDDIR, "sbin", "lqos-webhook-flush")
 FIXTURES = os.path.join(SRCDIR, "tests", "fixtures")
-# Set (by tests/pg_integration.py): the suite runs against this PostgreSQL
-# database (a libpq keyword string or URI) instead of an SQLite file.
-DATABASE_URL = os.environ.get("LQOS_TEST_DATABASE_URL", "")
 
 API_KEY = "support-test-key-4f1c9a"
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
@@ -143,9 +140,8 @@ class Seeded:
         self.rows = []
         with open(self.conf, "w") as f:
             f.write('# support API test\n')
-            f.write('database_path="%s"\n' % self.db)
-            if DATABASE_URL:
-                f.write('database_url="%s"\n' % DATABASE_URL)
+            for line in backend.conf_lines(self.db):   # SQLite, or PostgreSQL (LQOS_TEST_BACKEND)
+                f.write(line + "\n")
             f.write('max_tests_per_ip_per_hour="0"\n')
             f.write('telemetry_api_key="%s"\n' % API_KEY)
             f.write('webhook_url="%s"\n' % self.hook_url)
@@ -202,16 +198,6 @@ class Seeded:
                               "overall": doc["grades"]["overall"], "grades": doc["grades"],
                               "user_agent": ua, "payload": payload})
         inject = {1: UA_NEWLINE, 2: UA_TAB, 3: UA_CR}
-        if DATABASE_URL:
-            self._spread_pg(inject)
-        else:
-            self._spread_sqlite(inject)
-        p = subprocess.run([FLUSH, "--config", self.conf, "--quiet"], capture_output=True,
-                           timeout=120, env=dict(os.environ, LQOS_TEST_CONF=self.conf))
-        self.flush_output = p.stdout + p.stderr
-        return self.rows
-
-    def _spread(self, inject):
         for i, row in enumerate(self.rows):
             t = self.base + datetime.timedelta(hours=self.hours_apart * i,
                                                milliseconds=(i * 37) % 1000)
@@ -219,36 +205,12 @@ class Seeded:
             row["dt"] = t
             if i in inject:
                 row["user_agent"] = inject[i]
-
-    def _spread_pg(self, inject):
-        """The same updates through psql (dollar quoting keeps the injected
-        control characters as they are)."""
-        self._spread(inject)
-        sql = ["BEGIN;"]
-        for row in self.rows:
-            sql.append("UPDATE test_results SET timestamp = $q$%s$q$, user_agent = $q$%s$q$ "
-                       "WHERE test_id = $q$%s$q$;" % (row["timestamp"], row["user_agent"], row["test_id"]))
-        sql.append("COMMIT;")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DATABASE_URL],
-                       input="\n".join(sql), text=True, check=True, env=env, capture_output=True)
-
-    def _spread_sqlite(self, inject):
-        db = sqlite3.connect(self.db)
-        try:
-            with db:
-                for i, row in enumerate(self.rows):
-                    t = self.base + datetime.timedelta(hours=self.hours_apart * i,
-                                                       milliseconds=(i * 37) % 1000)
-                    row["timestamp"] = iso(t)
-                    row["dt"] = t
-                    if i in inject:
-                        row["user_agent"] = inject[i]
-                    db.execute("UPDATE test_results SET timestamp = ?, user_agent = ? WHERE test_id = ?",
-                               (row["timestamp"], row["user_agent"], row["test_id"]))
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            db.close()
+            backend.execute(self.db, "UPDATE test_results SET timestamp = ?, user_agent = ? WHERE test_id = ?",
+                            (row["timestamp"], row["user_agent"], row["test_id"]))
+        p = subprocess.run([FLUSH, "--config", self.conf, "--quiet"], capture_output=True,
+                           timeout=120, env=dict(os.environ, LQOS_TEST_CONF=self.conf))
+        self.flush_output = p.stdout + p.stderr
+        return self.rows
 
     def start(self):
         """Start the private Apache on a free port (files www-data's when

@@ -29,7 +29,6 @@ import pwd
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,6 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lqostest as lq  # noqa: E402
+import backend  # noqa: E402
 from lqostest import BUILDDIR, SRCDIR, check, free_port  # noqa: E402
 SUBMIT = os.path.join(BUILDDIR, "cgi-bin", "lqos-submit")
 RECENT = os.path.join(BUILDDIR, "cgi-bin", "lqos-recent")
@@ -182,10 +182,9 @@ class Receiver:
 
 
 def write_conf(path, **keys):
+    text = "# webhook integration test\n" + "".join(f'{k}="{v}"\n' for k, v in keys.items())
     with open(path + ".tmp", "w") as f:
-        f.write("# webhook integration test\n")
-        for k, v in keys.items():
-            f.write(f'{k}="{v}"\n')
+        f.write(backend.conf_text(text))   # + database_url on PostgreSQL
     os.chmod(path + ".tmp", 0o644)
     os.replace(path + ".tmp", path)
 
@@ -253,32 +252,17 @@ def flush(conf, now=None, args=(), timeout=90):
 
 
 def q(db, sql, args=()):
-    con = sqlite3.connect(db, timeout=30)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    """Rows of a query on the scenario's store (SQLite or PostgreSQL)."""
+    return backend.rows(db, sql, args)
 
 
 def outbox_row(db, event_id, target="webhook"):
-    con = sqlite3.connect(db, timeout=30)
-    con.row_factory = sqlite3.Row
-    try:
-        r = con.execute("SELECT * FROM webhook_outbox WHERE event_id = ? AND target = ?",
-                        (event_id, target)).fetchone()
-        return dict(r) if r else None
-    finally:
-        con.close()
+    return backend.row(db, "SELECT * FROM webhook_outbox WHERE event_id = ? AND target = ?",
+                       (event_id, target))
 
 
 def stored_row(db, test_id):
-    con = sqlite3.connect(db, timeout=30)
-    con.row_factory = sqlite3.Row
-    try:
-        r = con.execute("SELECT * FROM test_results WHERE test_id = ?", (test_id,)).fetchone()
-        return dict(r) if r else None
-    finally:
-        con.close()
+    return backend.row(db, "SELECT * FROM test_results WHERE test_id = ?", (test_id,))
 
 
 class Scenario:
@@ -1044,6 +1028,9 @@ def main():
     for prog in (SUBMIT, FLUSH, RECENT, STATS):
         if not os.access(prog, os.X_OK):
             return lq.skip(f"{prog} not built")
+    why = backend.start()
+    if why:
+        return lq.skip(f"{backend.NAME} back end: {why}")
     only = set(sys.argv[1:])
     t_all = time.monotonic()
     with lq.scratch_dir("lqos-webhook-it.", mode=0o755) as base:
@@ -1051,6 +1038,7 @@ def main():
             if only and sc.__name__ not in only and sc.__name__.replace("scenario_", "") not in only:
                 continue
             lq.run_timed(sc, base)
+    backend.stop()
     return lq.finish(t_all)
 
 
