@@ -5,6 +5,10 @@
 
 #include "log.h"
 
+/* Defined only in the storage programs built without libpq (see
+ * store.h); NULL everywhere else. */
+#pragma weak lqos_store_pg_handoff
+
 void lqos_app_init(struct lqos_app *app, FILE *in, FILE *out)
 {
 	memset(app, 0, sizeof(*app));
@@ -14,6 +18,8 @@ void lqos_app_init(struct lqos_app *app, FILE *in, FILE *out)
 	app->config_ok = lqos_config_load(&app->cfg, lqos_config_default_path()) == 0;
 	if (!app->config_ok)
 		lqos_log("ISP telemetry: configuration error: %s", app->cfg.error);
+	else if (lqos_store_pg_handoff != NULL)
+		lqos_store_pg_handoff(&app->cfg);
 	if (lqos_client_ip(app->req.remote_addr, app->req.x_forwarded_for, app->cfg.trusted_proxies,
 			   app->cfg.n_trusted_proxies, app->client_ip) != 0)
 		app->client_ip[0] = '\0';

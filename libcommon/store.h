@@ -62,6 +62,14 @@ struct lqos_db *lqos_store_open(const char *path, char *why, size_t whylen);
  * the migrations under an advisory lock. NULL with `why` on failure. */
 struct lqos_db *lqos_store_open_pg(const char *url, char *why, size_t whylen);
 
+/* In programs built without the PostgreSQL back end (store_pg_handoff.c,
+ * the CGI programs): when `cfg` sets database_url, replace this process
+ * with the twin built with it (execv, same environment and stdin); returns
+ * only when that was not possible (lqos_store_open_pg then says why).
+ * Called before any of the request is read. Other programs do not define
+ * it (app.c references it weakly). */
+void lqos_store_pg_handoff(const struct lqos_config *cfg);
+
 void lqos_store_close(struct lqos_db *db);
 
 /* The last error as an operator's message, `what` naming the operation. */

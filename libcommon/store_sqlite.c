@@ -302,6 +302,10 @@ struct lqos_db *lqos_store_sqlite_open(const char *path, char *why, size_t whyle
 	}
 	if (make_parent_dirs(path, why, whylen) != 0)
 		return NULL;
+	/* Nothing reads SQLite's memory statistics: without them its
+	 * allocator takes no global mutex (SQLITE_MISUSE, ignored, once
+	 * SQLite is initialised: a second open in one process). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	rc = sqlite3_open_v2(
 		path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -18,6 +18,7 @@ the programs have not been built.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -103,7 +104,7 @@ class Site:
 
     def run(self, prog, method="GET", query=None, path_info=None, body=None,
             content_type=None, content_length="auto", remote_addr="203.0.113.10",
-            headers=None, env=None):
+            headers=None, env=None, cgi_dir=CGI_DIR):
         e = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GATEWAY_INTERFACE": "CGI/1.1",
@@ -133,7 +134,7 @@ class Site:
         for name, value in (headers or {}).items():
             e["HTTP_" + name.upper().replace("-", "_")] = value
         e.update(env or {})
-        p = subprocess.run([os.path.join(CGI_DIR, "lqos-" + prog)], input=body or b"",
+        p = subprocess.run([os.path.join(cgi_dir, "lqos-" + prog)], input=body or b"",
                            capture_output=True, env=e, timeout=PROCESS_TIMEOUT, cwd=self.dir)
         r = Response(p.stdout, p.stderr, p.returncode)
         # a crash, a sanitizer report or a leak (LeakSanitizer exits non-zero)
@@ -419,6 +420,44 @@ def t_unwritable_database(root):
         check("read-only directory: 503", r.status == 503 and "writable" in (r.get("error") or ""),
               repr(r))
         os.chmod(ro, 0o755)
+
+
+def t_postgresql_twin(root):
+    """database_url set: the storage programs (SQLite only, no libpq) hand
+    the request to their twin in pg/ next to them; a missing or wrong twin
+    is a clear 503, never a crash or a row stored in SQLite."""
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    s = Site(root, "pgtwin", database_url="postgresql://lqos@127.0.0.1:1/lqos",
+             telemetry_api_key="k")
+    if os.access(os.path.join(CGI_DIR, "pg", "lqos-submit"), os.X_OK):
+        r = s.submit(fixture("native_single.json"))
+        check_error("twin: submit reaches the PostgreSQL back end", r, 503,
+                    ["PostgreSQL", "127.0.0.1"])
+        check("twin: submit still grades", (r.get("grades") or {}).get("overall") == "C", repr(r))
+        r = s.run("stats", remote_addr="127.0.0.1", headers={"Authorization": "Bearer k"})
+        check_error("twin: stats reaches the PostgreSQL back end", r, 503, "PostgreSQL")
+    else:
+        check(f"{CGI_DIR}/pg/lqos-submit built", False)
+    # An install that left out pg/.
+    alone = os.path.join(root, "pgtwin-bin")
+    os.makedirs(alone)
+    for prog in ("submit", "stats"):
+        shutil.copy(os.path.join(CGI_DIR, "lqos-" + prog), alone)
+    r = s.submit(fixture("native_single.json"), cgi_dir=alone)
+    check_error("twin missing: submit", r, 503, [os.path.join(alone, "pg", "lqos-submit"),
+                                                  "make install"])
+    check("twin missing: grades still returned", (r.get("grades") or {}).get("overall") == "C",
+          repr(r))
+    check("twin missing: logged", "pg/lqos-submit" in r.stderr, r.stderr)
+    r = s.run("stats", remote_addr="127.0.0.1", headers={"Authorization": "Bearer k"},
+              cgi_dir=alone)
+    check_error("twin missing: stats", r, 503, "pg/lqos-stats")
+    # pg/ holding the SQLite-only program again: refused, not a loop.
+    os.makedirs(os.path.join(alone, "pg"))
+    shutil.copy(os.path.join(alone, "lqos-submit"), os.path.join(alone, "pg"))
+    r = s.submit(fixture("native_single.json"), cgi_dir=alone)
+    check_error("twin without the back end: submit", r, 503, "has none")
+    check("twin: nothing stored in SQLite", not os.path.exists(s.db))
 
 
 def t_client_addresses(root):
@@ -754,7 +793,7 @@ def t_test_and_metrics(root):
 
 TESTS = [
     t_notfound, t_sponsor, t_submit_formats, t_telemetry_disabled, t_submit_errors, t_rate_limit,
-    t_broken_config, t_unwritable_database, t_client_addresses, t_support_auth, t_queries,
+    t_broken_config, t_unwritable_database, t_postgresql_twin, t_client_addresses, t_support_auth, t_queries,
     t_retention, t_log_lines, t_upload_sink, t_test_and_metrics, t_download_and_nq,
 ]
 
