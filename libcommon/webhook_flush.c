@@ -212,21 +212,25 @@ static size_t active_targets(struct lqos_db *db, const struct lqos_config *cfg,
 }
 
 /* Is an event due for one of `targets` (pending, due, not leased)? */
-static bool has_due(struct lqos_db *db, long now, const char *const *targets)
+/* 1 when an event is due for one of `targets`, 0 when none is, -1 when
+ * the outbox could not be read. */
+static int has_due(struct lqos_db *db, long now, const char *const *targets)
 {
 	struct lqos_param p[3];
 	long long one = 0;
+	int rc;
 
 	if (targets[0] == NULL)
-		return false;
+		return 0;
 	p[0] = lqos_p_int(now);
 	p[1] = lqos_p_text(targets[0]);
 	p[2] = lqos_p_text(targets[1] ? targets[1] : targets[0]);
-	return lqos_db_long(db,
-			    "SELECT 1 FROM webhook_outbox WHERE state = 'pending' AND "
-			    "next_attempt_at <= ?1 AND lease_until <= ?1 AND target IN (?2, ?3) "
-			    "LIMIT 1",
-			    p, 3, &one) == 0;
+	rc = lqos_db_long(db,
+			  "SELECT 1 FROM webhook_outbox WHERE state = 'pending' AND "
+			  "next_attempt_at <= ?1 AND lease_until <= ?1 AND target IN (?2, ?3) "
+			  "LIMIT 1",
+			  p, 3, &one);
+	return rc == 0 ? 1 : rc == 1 ? 0 : -1;
 }
 
 struct flush_run {
@@ -324,7 +328,9 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 		return lock_fd == -1 ? 0 : -1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	for (;;) {
+	for (int unread = 0;;) {
+		int due;
+
 		if (drain(&run) != 0)
 			goto out;
 		/* A submission that found the lock held started no flusher: its
@@ -333,8 +339,13 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 		if (lock_fd >= 0)
 			close(lock_fd);
 		lock_fd = -1;
-		if (!attempt_fits(&run) || active_targets(run.db, cfg, targets) == 0 ||
-		    !has_due(run.db, clock_now(opt), targets))
+		if (!attempt_fits(&run) || active_targets(run.db, cfg, targets) == 0)
+			break;
+		/* A failed read (busy, a dropped connection) is not "nothing
+		 * due": look again, a few times, rather than leave the events
+		 * that may have arrived to cron. */
+		due = has_due(run.db, clock_now(opt), targets);
+		if (due == 0 || (due < 0 && ++unread > 3))
 			break;
 		/* Held again: a flusher started since then delivers them. */
 		lock_fd = take_lock(cfg->database_path, 0);
