@@ -1,24 +1,26 @@
 #include "auth.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <strings.h>
 
 #include "app.h"
 #include "ipaddr.h"
+#include "sha256.h"
 
 /* Compare digests, not the strings: equal length, constant time, and
- * the key's length does not leak through an early exit. */
+ * the key's length does not leak through an early exit. The project's
+ * own SHA-256 (sha256.c), so the support API's programs link no
+ * libcrypto: they start like the others, with nothing to load. */
 static bool key_matches(const char *given, size_t given_len, const char *expected)
 {
-	unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
-	unsigned int alen = 0, blen = 0;
+	unsigned char a[LQOS_SHA256_LEN], b[LQOS_SHA256_LEN];
+	volatile unsigned char diff = 0;
 
-	if (!EVP_Digest(given, given_len, a, &alen, EVP_sha256(), NULL) ||
-	    !EVP_Digest(expected, strlen(expected), b, &blen, EVP_sha256(), NULL) || alen != blen)
-		return false;
-	return CRYPTO_memcmp(a, b, alen) == 0;
+	lqos_sha256(given, given_len, a);
+	lqos_sha256(expected, strlen(expected), b);
+	for (size_t i = 0; i < sizeof(a); i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
 }
 
 static const char *bearer_token(const char *authorization, size_t *len)
