@@ -279,13 +279,11 @@ def scenario_disk_full(s, base):
 # ------------------------------------------------------------------ deleted, garbage
 
 
-def scenario_deleted_while_serving(s, base):
-    d = os.path.join(s.state, "del")
-    st = Store(s, os.path.join(d, "del.db"))
-    check("deleted: first submission", st.submit("del-0").status == 200)
+def submitting(s, prefix, faults):
+    """Four clients submit through the private Apache while `faults()`
+    runs; returns [(start time, Response or exception)] of every request."""
     stop = threading.Event()
-    deleted_at = [None]
-    log = []   # (start time, Response or exception)
+    log = []
     lock = threading.Lock()
 
     def worker(w):
@@ -293,7 +291,7 @@ def scenario_deleted_while_serving(s, base):
         while not stop.is_set():
             t0 = time.monotonic()
             try:
-                r = s.request("POST", "/api/telemetry", body=unique_body(f"del-{w}-{i}"),
+                r = s.request("POST", "/api/telemetry", body=unique_body(f"{prefix}-{w}-{i}"),
                               headers={"Content-Type": "application/json"})
             except Exception as e:  # recorded and judged below
                 r = e
@@ -305,6 +303,21 @@ def scenario_deleted_while_serving(s, base):
     for t in threads:
         t.start()
     try:
+        faults()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    return log
+
+
+def scenario_deleted_while_serving(s, base):
+    d = os.path.join(s.state, "del")
+    st = Store(s, os.path.join(d, "del.db"))
+    check("deleted: first submission", st.submit("del-0").status == 200)
+    deleted_at = [None]
+
+    def faults():
         time.sleep(1.0)
         fault("database, -wal and -shm deleted while 4 clients submit")
         for suffix in ("", "-wal", "-shm"):
@@ -318,10 +331,8 @@ def scenario_deleted_while_serving(s, base):
         shutil.rmtree(d, ignore_errors=True)
         deleted_at.append(time.monotonic())
         time.sleep(1.5)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
+
+    log = submitting(s, "del", faults)
     errors = [r for _, r in log if not isinstance(r, hc.Response)]
     check("deleted: no connection errors", not errors, errors[:3])
     bad = [r for _, r in log if isinstance(r, hc.Response) and r.status not in (200, 503)]
@@ -348,37 +359,17 @@ def scenario_pg_stopped_while_serving(s, base):
     (fast shutdown) and started again while 4 clients submit."""
     st = Store(s, os.path.join(s.state, "pgstop", "pgstop.db"))
     check("stopped: first submission", st.submit("stop-0").status == 200)
-    stop = threading.Event()
-    log = []   # (start time, Response or exception)
-    lock = threading.Lock()
+    back_at = [None]
 
-    def worker(w):
-        i = 0
-        while not stop.is_set():
-            t0 = time.monotonic()
-            try:
-                r = s.request("POST", "/api/telemetry", body=unique_body(f"stop-{w}-{i}"),
-                              headers={"Content-Type": "application/json"})
-            except Exception as e:  # recorded and judged below
-                r = e
-            with lock:
-                log.append((t0, r))
-            i += 1
-
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    def faults():
         time.sleep(1.0)
         fault("PostgreSQL stopped for 1.5 s while 4 clients submit")
         with backend.unavailable(st.db):
             time.sleep(1.5)
-        back_at = time.monotonic()
+        back_at[0] = time.monotonic()
         time.sleep(1.5)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
+
+    log = submitting(s, "stop", faults)
     errors = [r for _, r in log if not isinstance(r, hc.Response)]
     check("stopped: no connection errors", not errors, errors[:3])
     bad = [r for _, r in log if isinstance(r, hc.Response) and r.status not in (200, 503)]
@@ -387,7 +378,7 @@ def scenario_pg_stopped_while_serving(s, base):
     check("stopped: submissions while the server was down answered 503", len(five) > 0, len(log))
     check("stopped: every 503 is the JSON error with grades and Retry-After",
           all(is_503_graded(r, ("",))[0] for r in five), five[:3])
-    late = [r for t0, r in log if isinstance(r, hc.Response) and t0 > back_at and r.status != 200]
+    late = [r for t0, r in log if isinstance(r, hc.Response) and t0 > back_at[0] and r.status != 200]
     check("stopped: every submission after the restart answered 200 (service resumes by itself)",
           not late, late[:3])
     acked = [r.json["test_id"] for _, r in log if isinstance(r, hc.Response) and r.status == 200]
