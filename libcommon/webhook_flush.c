@@ -211,7 +211,6 @@ static size_t active_targets(struct lqos_db *db, const struct lqos_config *cfg,
 	return nt;
 }
 
-/* Is an event due for one of `targets` (pending, due, not leased)? */
 /* 1 when an event is due for one of `targets`, 0 when none is, -1 when
  * the outbox could not be read. */
 static int has_due(struct lqos_db *db, long now, const char *const *targets)
@@ -291,6 +290,41 @@ static int drain(struct flush_run *run)
 	}
 }
 
+#define LINGER_POLL_MS 50
+
+/* Has the operator edited the configuration since this run read it? */
+static bool config_changed(const struct lqos_flush_options *opt)
+{
+	const struct stat *was = &opt->config_st;
+	struct stat st;
+
+	if (opt->config_path == NULL)
+		return false;
+	if (stat(opt->config_path, &st) != 0)
+		return true;
+	return st.st_ino != was->st_ino || st.st_size != was->st_size ||
+	       st.st_mtim.tv_sec != was->st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != was->st_mtim.tv_nsec;
+}
+
+/* The queue is empty and this run holds the lock, so submissions start no
+ * flusher of their own: wait up to linger_ms for their events. 1 when an
+ * event became due, else 0 (lingered out, budget spent, or unreadable). */
+static int linger(struct flush_run *run)
+{
+	const char *targets[3];
+
+	for (long waited = 0; waited < run->opt->linger_ms; waited += LINGER_POLL_MS) {
+		usleep(LINGER_POLL_MS * 1000);
+		if (config_changed(run->opt) || !attempt_fits(run) ||
+		    active_targets(run->db, run->cfg, targets) == 0)
+			return 0;
+		if (has_due(run->db, clock_now(run->opt), targets) == 1)
+			return 1;
+	}
+	return 0;
+}
+
 int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_options *opt,
 		   struct lqos_flush_report *report)
 {
@@ -333,12 +367,19 @@ int lqos_flush_run(const struct lqos_config *cfg, const struct lqos_flush_option
 
 		if (drain(&run) != 0)
 			goto out;
+		if (lock_fd >= 0 && opt->linger_ms > 0 && linger(&run))
+			continue;
 		/* A submission that found the lock held started no flusher: its
 		 * events were committed before it tried the lock, so they are
 		 * visible here, after the lock is released. */
 		if (lock_fd >= 0)
 			close(lock_fd);
 		lock_fd = -1;
+		/* Edited meanwhile: a run that reads the new file takes over. */
+		if (config_changed(opt)) {
+			lqos_spawn_flusher(cfg->database_path);
+			break;
+		}
 		if (!attempt_fits(&run) || active_targets(run.db, cfg, targets) == 0)
 			break;
 		/* A failed read (busy, a dropped connection) is not "nothing

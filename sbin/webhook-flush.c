@@ -54,6 +54,11 @@ static int drop_to_database_owner(const char *db_path)
 	return 0;
 }
 
+/* A run a submission started waits this long for the next submissions'
+ * events before it exits: one process serves a stream of them (its start,
+ * with libcurl and OpenSSL, costs several submissions). */
+#define PROMPT_LINGER_MS 1000
+
 /* --lock-fd (from a submission, lqos_spawn_flusher): the descriptor
  * must be this database's lock file, locked by us. */
 static int check_held_lock(const char *db_path, int fd)
@@ -147,6 +152,12 @@ int main(int argc, char **argv)
 	}
 	if (lock_fd >= 0) {
 		opt.held_lock_fd = (int)lock_fd;
+		/* The run that takes over after an edit reads the same file. */
+		if (conf_path == NULL) {
+			opt.config_path = lqos_config_default_path();
+			if (stat(opt.config_path, &opt.config_st) == 0)
+				opt.linger_ms = PROMPT_LINGER_MS;
+		}
 		if (check_held_lock(cfg.database_path, opt.held_lock_fd) != 0) {
 			lqos_config_free(&cfg);
 			return 2;
