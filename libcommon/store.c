@@ -194,9 +194,15 @@ static int check_rate(struct lqos_db *db, const char *ip, long limit, long *retr
 	char since[64];
 	struct lqos_param p[2];
 	struct lqos_cursor *c;
-	time_t now = time(NULL);
+	struct timespec ts;
+	time_t now;
 	long count = 0;
 
+	/* The clock the timestamps are read from: time() is the kernel's
+	 * coarse clock, a tick behind, so the newest row could be "later"
+	 * than now and Retry-After one second too long. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = ts.tv_sec;
 	if (db->ops->conn.lock_key != NULL && db->ops->conn.lock_key(db, ip) != 0)
 		return -1;
 	iso_from_time(now - 3600, since, sizeof(since));
