@@ -190,11 +190,63 @@ long lqos_rows_write(FILE *out, struct lqos_cursor *st, enum lqos_rows_format fo
 	return rc == 0 ? rows : -1;
 }
 
+struct rows_buffer {
+	char **data;
+	size_t *len;
+	size_t cap;
+};
+
+static ssize_t rows_buffer_write(void *cookie, const char *buf, size_t n)
+{
+	struct rows_buffer *b = cookie;
+
+	if (*b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64 * 1024;
+		char *p;
+		while (cap < *b->len + n + 1)
+			cap *= 2;
+		p = realloc(*b->data, cap);
+		if (p == NULL)
+			return 0; /* stdio reports the error */
+		*b->data = p;
+		b->cap = cap;
+	}
+	memcpy(*b->data + *b->len, buf, n);
+	*b->len += n;
+	(*b->data)[*b->len] = '\0';
+	return (ssize_t)n;
+}
+
+static int rows_buffer_close(void *cookie)
+{
+	free(cookie);
+	return 0;
+}
+
+FILE *lqos_rows_buffer(char **data, size_t *len)
+{
+	static const cookie_io_functions_t io = {.write = rows_buffer_write,
+						 .close = rows_buffer_close};
+	struct rows_buffer *b = calloc(1, sizeof(*b));
+	FILE *f;
+
+	*data = NULL;
+	*len = 0;
+	if (b == NULL)
+		return NULL;
+	b->data = data;
+	b->len = len;
+	f = fopencookie(b, "w", io);
+	if (f == NULL)
+		free(b);
+	return f;
+}
+
 json_t *lqos_rows_json(struct lqos_cursor *st)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
+	FILE *mem = lqos_rows_buffer(&text, &len);
 	json_t *rows = NULL;
 	long n;
 

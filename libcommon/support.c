@@ -51,12 +51,14 @@ int lqos_support_answer_tests(struct lqos_app *app, struct lqos_db *db, const st
 
 	/* Rows go straight to text (limit=1000 is 24,000 values), into memory
 	 * first so that a database error is still a clean 503. */
-	mem = open_memstream(&rows, &rows_len);
+	mem = lqos_rows_buffer(&rows, &rows_len);
 	n = mem ? lqos_query_write_tests(db, f, limit, f->csv ? LQOS_ROWS_CSV : LQOS_ROWS_JSON, mem,
 					 &total, why, sizeof(why))
 		: -1;
-	if (mem)
-		fclose(mem);
+	if (mem != NULL && fclose(mem) != 0 && n >= 0) {
+		n = -1;
+		snprintf(why, sizeof(why), "out of memory");
+	}
 	if (n < 0) {
 		free(rows);
 		return lqos_respond_error(app->out, 503, NULL, "%s", mem ? why : "out of memory");
