@@ -217,10 +217,19 @@ static ssize_t rows_buffer_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
+/* Like open_memstream, a buffer nothing was written to is still a string. */
 static int rows_buffer_close(void *cookie)
 {
-	free(cookie);
-	return 0;
+	struct rows_buffer *b = cookie;
+	int rc = 0;
+
+	if (*b->data == NULL) {
+		*b->data = calloc(1, 1);
+		if (*b->data == NULL)
+			rc = -1;
+	}
+	free(b);
+	return rc;
 }
 
 FILE *lqos_rows_buffer(char **data, size_t *len)

@@ -30,10 +30,11 @@ long lqos_rows_write(FILE *out, struct lqos_cursor *st, enum lqos_rows_format fo
 		     const char *indent);
 
 /* Like open_memstream(): after fclose(), *data (malloc'd, NUL-terminated,
- * the caller frees it) and *len hold what was written. It grows with
- * realloc() and never zero-fills, so a large answer costs one page fault
- * per page written (glibc's memstream copies and clears on every
- * doubling: about three times as many). NULL when out of memory. */
+ * the caller frees it) and *len hold what was written; nothing written is
+ * "", never NULL. It grows with realloc() and never zero-fills, so a large
+ * answer costs one page fault per page written (glibc's memstream copies
+ * and clears on every doubling: about three times as many). NULL when out
+ * of memory. */
 FILE *lqos_rows_buffer(char **data, size_t *len);
 
 /* The same rows as a new Jansson array of objects (what LQOS_ROWS_JSON
