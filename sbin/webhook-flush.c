@@ -57,7 +57,9 @@ static int drop_to_database_owner(const char *db_path)
 /* A run a submission started waits this long for the next submissions'
  * events before it exits: one process serves a stream of them (its start,
  * with libcurl and OpenSSL, costs several submissions). */
+#ifndef PROMPT_LINGER_MS
 #define PROMPT_LINGER_MS 1000
+#endif
 
 /* --lock-fd (from a submission, lqos_spawn_flusher): the descriptor
  * must be this database's lock file, locked by us. */
