@@ -62,6 +62,10 @@ export const HOUSEHOLD_PLANS = {
 };
 
 const ALEX_HZ = 20;
+// An update is as small as a browser's request can be: no referrer and
+// no cache headers (each URL is new and the answer is never stored, so
+// no cache could answer it anyway).
+const ALEX_FETCH = { referrerPolicy: 'no-referrer', cache: 'default' };
 // An update answered more than this after the idle round trip is lost to
 // the game (README, Grading: a client's interpolation buffer).
 const ALEX_DEADLINE_MS = 150;
@@ -174,7 +178,7 @@ class Alex {
       this.skipped++;
       return;
     }
-    const p = probeOnce(api('/ping'), 'alex', '&pad=000000000000000000000000000000000000000000000000').then((s) => {
+    const p = probeOnce(api('/ping'), 'alex', '', ALEX_FETCH).then((s) => {
       this.pending.delete(p);
       this.samples.push(s);
       if (s.ok) this.last = s.jsRtt;

@@ -75,14 +75,15 @@ export class RttRecorder {
 let probeSeq = 0;
 
 // One probe: resolves to a sample { url, sent, jsRtt, ok } where sent is
-// performance.now() at sending. `tag` names the sender in the URL.
-export async function probeOnce(url, tag = 'p', extra = '') {
+// performance.now() at sending. `tag` names the sender in the URL; `init`
+// adds fetch options.
+export async function probeOnce(url, tag = 'p', extra = '', init = {}) {
   const full = `${url}?lqprobe=${tag}${++probeSeq}_${Math.random().toString(36).slice(2, 8)}${extra}`;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), PROBE_TIMEOUT_MS);
   const sample = { url: full, sent: performance.now(), jsRtt: PROBE_TIMEOUT_MS, ok: false };
   try {
-    const res = await fetch(full, { credentials: 'omit', cache: 'no-store', signal: ctrl.signal });
+    const res = await fetch(full, { credentials: 'omit', cache: 'no-store', ...init, signal: ctrl.signal });
     await res.arrayBuffer();
     sample.jsRtt = performance.now() - sample.sent;
     sample.ok = res.ok;
