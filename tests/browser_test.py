@@ -123,6 +123,18 @@ def check_run(base, label, out, mode, phone):
         # loopback; built wrongly they fail with ERR_BLOB_OUT_OF_MEMORY).
         check("%s: Computer's upload ran" % label, out["detail"].get("computer_up_mbps", 0) > 1,
               out["detail"].get("computer_up_mbps"))
+        # Computer is judged against the download capacity measured with
+        # both directions loaded (README, The browser test), less what
+        # Sarah and Jake received.
+        d = out["detail"]
+        both = d.get("capacity_both_mbps", {})
+        spare = both.get("down", 0) - d.get("sarah_down_mbps", 0) - d.get("jake_mbps", 0)
+        want = min(100.0, 100.0 * d.get("computer_down_mbps", 0) / spare) if spare > 0 else 0.0
+        check("%s: Computer's share is of the capacity with both directions loaded" % label,
+              both.get("down", 0) > 10 and both.get("up", 0) > 10 and
+              abs(p["computer"]["spare_capacity_share_pct"] - want) <= 0.1 and
+              "capacity_both" in [ph.get("name") for ph in d.get("phases", [])],
+              (both, p["computer"], round(want, 2)))
 
     recent = get_json(base + "api/telemetry/recent?limit=50")
     rows = [t for t in recent.get("tests", []) if t.get("test_id") == body.get("test_id")]

@@ -8,6 +8,7 @@ const PHASE_COLORS = {
   bidirectional: '#fce8e6',
   capacity_down: '#e6f4ea',
   capacity_up: '#fef7e0',
+  capacity_both: '#fce8e6',
   household: '#f3e8fd',
 };
 const PHASE_NAMES = {
@@ -17,6 +18,7 @@ const PHASE_NAMES = {
   bidirectional: 'Both',
   capacity_down: 'Capacity ↓',
   capacity_up: 'Capacity ↑',
+  capacity_both: 'Capacity ↓↑',
   household: 'Household',
 };
 

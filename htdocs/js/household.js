@@ -88,11 +88,12 @@ const JAKE_SHARE = 0.1;
 // its queue is sane; more would mostly add losses in a short tail-drop
 // queue for everyone else.
 const COMPUTER_DOWNLOADS = 2;
+const COMPUTER_UPLOADS = 1;
 const JAKE_BUFFER_GOAL_S = 6;
 const DOWNLOAD_FILE_BYTES = 32 * 1024 * 1024; // Makefile.am LQOS_DOWNLOAD_BYTES
 
 export function plannedSeconds(plan) {
-  return (plan.baseline + 2 * plan.capacity + 2 * plan.gap + plan.household) / 1000;
+  return (plan.baseline + 3 * plan.capacity + 3 * plan.gap + plan.household) / 1000;
 }
 
 const rangeStart = (size) => Math.floor(Math.random() * Math.max(1, DOWNLOAD_FILE_BYTES - size));
@@ -457,23 +458,35 @@ export async function runHousehold(plan, onProgress) {
     // The first frames of each direction open their connections.
     calibration.calibrate(start + Math.min(1000, plan.baseline / 3), baselineEnd);
 
-    // Capacity estimate, one direction at a time.
-    for (const dir of ['down', 'up']) {
-      current = { name: `capacity_${dir}`, label: dir === 'down' ? 'Estimating download capacity' : 'Estimating upload capacity' };
+    // Capacity estimate, one direction at a time, then both at once (four
+    // streams each way): the download capacity while the upstream is
+    // full too, which is what Computer, who uploads while it downloads,
+    // can have. A path whose download slows when the upstream fills
+    // (ACKs queued behind uploads, or a client busy sending) has less to
+    // give then, and Computer is judged against that, not against the
+    // figure with an idle upstream.
+    const CAPACITY_LABELS = {
+      down: 'Estimating download capacity',
+      up: 'Estimating upload capacity',
+      both: 'Estimating capacity with both directions loaded',
+    };
+    for (const dir of ['down', 'up', 'both']) {
+      current = { name: `capacity_${dir}`, label: CAPACITY_LABELS[dir] };
       // Short upload requests: the estimate window is only a few seconds.
       const load = new LoadSet(api('/load/download'), api('/load/upload'), { uploadMaxSeconds: 1.5 });
       meter = new RateMeter(load.counters);
       const s = meter.mark();
-      load.start(dir === 'down' ? 4 : 0, dir === 'up' ? 4 : 0);
+      load.start(dir === 'up' ? 0 : 4, dir === 'down' ? 0 : 4);
       await sleep(plan.capacityRamp);
       const r = meter.mark();
       await sleep(plan.capacity - plan.capacityRamp);
       const e = meter.mark();
-      if (dir === 'up') await load.finishUploads(4000);
+      if (dir !== 'down') await load.finishUploads(4000);
       await load.stop();
       meter.stop();
       meter = null;
-      capacity[dir] = dir === 'down' ? mbps(e.down - r.down, e.t - r.t) : uploadMbps(load, r.t, e.t);
+      capacity[dir] = dir === 'up' ? uploadMbps(load, r.t, e.t) : mbps(e.down - r.down, e.t - r.t);
+      if (dir === 'both') capacity.bothUp = uploadMbps(load, r.t, e.t);
       phases.push({ name: current.name, start: s.t, rampEnd: r.t, end: e.t, mbps: capacity[dir] });
       current = { name: 'gap', label: 'Letting the queue drain' };
       await sleep(plan.gap);
@@ -493,7 +506,7 @@ export async function runHousehold(plan, onProgress) {
     sarah.start();
     alex.start();
     jake.start();
-    computer.start(COMPUTER_DOWNLOADS, 1);
+    computer.start(COMPUTER_DOWNLOADS, COMPUTER_UPLOADS);
     await sleep(plan.ramp);
     const cr = meter.mark();
     const sarahAtRamp = { up: sarah.up.bytes, down: sarah.down.bytes };
@@ -517,11 +530,12 @@ export async function runHousehold(plan, onProgress) {
     const sarahDown = mbps(sarahAtEnd.down - sarahAtRamp.down, windowMs);
     const sarahUp = mbps(sarahAtEnd.up - sarahAtRamp.up, windowMs);
     const jakeRate = mbps(jake.bytes - jakeAtRamp, windowMs);
-    // Spare download capacity: what Sarah and Jake left. (Computer's
-    // upload is there to load the upstream for Alex and Sarah; on links
-    // where both directions share the medium, such as Wi-Fi, adding the
-    // directions up would overstate what was spare.)
-    const spare = capacity.down - sarahDown - jakeRate;
+    // Spare download capacity: what Sarah and Jake left of the download
+    // capacity with both directions loaded (Computer's upload is there to
+    // load the upstream for Alex and Sarah; on links where both
+    // directions share the medium, such as Wi-Fi, adding the directions
+    // up would overstate what was spare).
+    const spare = capacity.both - sarahDown - jakeRate;
     const share = spare > 0 ? Math.min(100, (100 * compDown) / spare) : 0;
 
     result = {
@@ -546,6 +560,8 @@ export async function runHousehold(plan, onProgress) {
         sarah_increase_ms: Object.fromEntries(['up', 'down'].map((dir) => [dir,
           round(pathDelay(sarah[dir].delays(cr.t, end).filter((x) => Number.isFinite(x.d))) - sarah.idle[dir])])),
         idle_path_ms: round(idlePath),
+        // Both directions loaded at once (Computer's spare capacity).
+        capacity_both_mbps: { down: round(capacity.both), up: round(capacity.bothUp) },
         // Sent and not sent (their connections all busy), whole household.
         alex_updates: { sent: alex.samples.length, skipped: alex.skipped },
         sarah_frames: { sent: sarah.up.frames.length + sarah.down.frames.length, skipped: sarah.up.skipped + sarah.down.skipped },
