@@ -485,8 +485,9 @@ export async function runHousehold(plan, onProgress) {
       await load.stop();
       meter.stop();
       meter = null;
-      capacity[dir] = dir === 'up' ? uploadMbps(load, r.t, e.t) : mbps(e.down - r.down, e.t - r.t);
-      if (dir === 'both') capacity.bothUp = uploadMbps(load, r.t, e.t);
+      const up = dir === 'down' ? 0 : uploadMbps(load, r.t, e.t);
+      capacity[dir] = dir === 'up' ? up : mbps(e.down - r.down, e.t - r.t);
+      if (dir === 'both') capacity.bothUp = up;
       phases.push({ name: current.name, start: s.t, rampEnd: r.t, end: e.t, mbps: capacity[dir] });
       current = { name: 'gap', label: 'Letting the queue drain' };
       await sleep(plan.gap);
