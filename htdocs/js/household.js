@@ -465,6 +465,11 @@ export async function runHousehold(plan, onProgress) {
     // (ACKs queued behind uploads, or a client busy sending) has less to
     // give then, and Computer is judged against that, not against the
     // figure with an idle upstream.
+    // Streams (down, up): one direction alone uses the load pool's six
+    // connections, as the single-user phases do (at a long round trip
+    // behind a short queue four cubic flows leave a fast link part empty,
+    // see single.js); both at once four each way, as before.
+    const CAPACITY_STREAMS = { down: [6, 0], up: [0, 6], both: [4, 4] };
     const CAPACITY_LABELS = {
       down: 'Estimating download capacity',
       up: 'Estimating upload capacity',
@@ -476,7 +481,7 @@ export async function runHousehold(plan, onProgress) {
       const load = new LoadSet(api('/load/download'), api('/load/upload'), { uploadMaxSeconds: 1.5 });
       meter = new RateMeter(load.counters);
       const s = meter.mark();
-      load.start(dir === 'up' ? 0 : 4, dir === 'down' ? 0 : 4);
+      load.start(...CAPACITY_STREAMS[dir]);
       await sleep(plan.capacityRamp);
       const r = meter.mark();
       await sleep(plan.capacity - plan.capacityRamp);
