@@ -465,11 +465,12 @@ export async function runHousehold(plan, onProgress) {
     // (ACKs queued behind uploads, or a client busy sending) has less to
     // give then, and Computer is judged against that, not against the
     // figure with an idle upstream.
-    // Streams (down, up): one direction alone uses the load pool's six
-    // connections, as the single-user phases do (at a long round trip
-    // behind a short queue four cubic flows leave a fast link part empty,
-    // see single.js); both at once four each way, as before.
-    const CAPACITY_STREAMS = { down: [6, 0], up: [0, 6], both: [4, 4] };
+    // Streams (down, up): the download alone uses the load pool's six
+    // connections, as the single-user download does (at a long round trip
+    // behind a short queue four cubic flows leave a fast link part empty);
+    // the upload four, as the single-user upload (see single.js); both at
+    // once four each way.
+    const CAPACITY_STREAMS = { down: [6, 0], up: [0, 4], both: [4, 4] };
     const CAPACITY_LABELS = {
       down: 'Estimating download capacity',
       up: 'Estimating upload capacity',

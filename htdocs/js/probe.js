@@ -5,10 +5,10 @@
 // connection pool (about six connections per origin with HTTP/1.1). They
 // are sent with credentials: 'omit' and every load transfer with
 // credentials, and Chromium (like Firefox) keeps credentialed and
-// uncredentialed requests on separate connection pools. The load never
-// uses more than four connections either, so the two probes' connections
-// are free even in a browser that shares one pool. tests/browser/ checks
-// this: probe requests spend no time queued while all load streams run.
+// uncredentialed requests on separate connection pools, so the load may
+// use all six of its own (the download, and both directions at once as
+// three and three). tests/browser/ checks this: probe requests spend no time
+// queued while six load streams run.
 //
 // The round trip is taken from Resource Timing (requestStart to
 // responseStart: the request on the wire to the first byte back), which
